@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"troopmap/data"
+	"troopmap/layers"
+	"troopmap/web"
+)
+
+// serveConfig is everything `troopmap serve` takes from flags and environment.
+type serveConfig struct {
+	Addr              string
+	BaseURL           string
+	LogLevel          string
+	ReadHeaderTimeout time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+}
+
+func parseServe(e *env, args []string) (serveConfig, error) {
+	var c serveConfig
+	fs := e.newFlagSet("serve")
+	fs.StringVar(&c.Addr, "addr", e.envOr("TROOPMAP_ADDR", ":8080"), "listen address (env TROOPMAP_ADDR)")
+	fs.StringVar(&c.BaseURL, "base-url", e.envOr("TROOPMAP_BASE_URL", ""), "public root URL for absolute links behind a proxy, e.g. https://maps.example.org (env TROOPMAP_BASE_URL; default: taken from each request's Host)")
+	fs.StringVar(&c.LogLevel, "log-level", e.envOr("TROOPMAP_LOG_LEVEL", "info"), "log level: debug, info, warn or error (env TROOPMAP_LOG_LEVEL)")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to read a request's headers")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", 60*time.Second, "time allowed to write a response (SSE streams are exempt)")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown waits for requests in flight")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
+	}
+	return c, nil
+}
+
+func newLogger(e *env, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+func runServe(ctx context.Context, e *env, args []string) error {
+	cfg, err := parseServe(e, args)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(e, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: log})
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		WriteTimeout:      cfg.WriteTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+
+	loadErr := make(chan error, 1)
+	go func() {
+		start := time.Now()
+		cat, err := loadCatalog(ctx, log)
+		if err != nil {
+			loadErr <- err
+			return
+		}
+		srv.SetCatalog(cat)
+		log.Info("ready", "layers", len(cat.Layers()), "took", time.Since(start).Round(time.Millisecond))
+	}()
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case err := <-loadErr:
+		_ = hs.Close()
+		return fmt.Errorf("load layers: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// loadCatalog loads the area layers and the report layers.
+func loadCatalog(ctx context.Context, log *slog.Logger) (*layers.Catalog, error) {
+	area, err := data.AreaLayers()
+	if err != nil {
+		return nil, err
+	}
+	all := append([]*layers.Layer{}, area...)
+	for _, m := range layers.ReportMetas() {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		l := layers.NewLayer(m)
+		fs, err := data.SampleReports(m.ID)
+		if err != nil {
+			return nil, err
+		}
+		if err := l.Load(fs); err != nil {
+			return nil, fmt.Errorf("load %s: %w", m.ID, err)
+		}
+		all = append(all, l)
+	}
+	for _, l := range all {
+		log.Info("layer loaded", "layer", l.ID, "n", l.Snapshot().Len())
+	}
+	return layers.NewCatalog(all...)
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startServer runs `troopmap serve` in-process on a free port and returns its
+// base URL; it stops when the test ends.
+func startServer(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), func(string) string { return "" }, io.Discard, pw)
+		pw.Close()
+	}()
+	addr := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop within 10s of cancellation")
+		}
+	})
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case err := <-done:
+		t.Fatalf("serve exited early: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start listening")
+	}
+	return ""
+}
+
+func TestServeHealthAndReady(t *testing.T) {
+	base := startServer(t)
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("/healthz = %d", resp.StatusCode)
+	}
+	var ready struct {
+		Status string
+		Layers map[string]int
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode == 200 {
+			_ = json.NewDecoder(resp.Body).Decode(&ready)
+			resp.Body.Close()
+			break
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 503 || time.Now().After(deadline) {
+			t.Fatalf("/readyz = %d", resp.StatusCode)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, id := range []string{"donbas", "crimea", "northern-border-zone", "eastern-border-zone", "oblasts", "troop-concentrations", "incidents"} {
+		if ready.Layers[id] == 0 {
+			t.Errorf("layer %s not loaded: %v", id, ready.Layers)
+		}
+	}
+}
+
+func TestHelpListsSubcommandsAndFlags(t *testing.T) {
+	var stderr bytes.Buffer
+	err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, io.Discard, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "help") {
+		t.Fatalf("--help returned %v", err)
+	}
+	for _, want := range []string{"serve", "-addr", "-base-url", "TROOPMAP_ADDR", "TROOPMAP_BASE_URL"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+func TestEnvironmentSetsDefaults(t *testing.T) {
+	env := map[string]string{"TROOPMAP_ADDR": "127.0.0.1:9", "TROOPMAP_BASE_URL": "https://maps.example.org/tm"}
+	e := &env2{getenv: func(k string) string { return env[k] }}
+	cfg, err := parseServe(e.env(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Addr != "127.0.0.1:9" || cfg.BaseURL != "https://maps.example.org/tm" {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	cfg, _ = parseServe(e.env(), []string{"--addr", ":1234"})
+	if cfg.Addr != ":1234" {
+		t.Errorf("flag did not override env: %q", cfg.Addr)
+	}
+}
+
+type env2 struct{ getenv func(string) string }
+
+func (e env2) env() *env { return &env{getenv: e.getenv, stderr: io.Discard, stdout: io.Discard} }
+
+func TestUnknownSubcommand(t *testing.T) {
+	err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "frobnicate") {
+		t.Fatalf("err = %v", err)
+	}
+}

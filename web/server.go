@@ -1,0 +1,96 @@
+// Package web is troopmap's HTTP face: the echo server, its routes, handlers,
+// content negotiation and the mapping of domain errors to HTTP statuses. It is
+// the only package that imports echo.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"troopmap/layers"
+)
+
+// Config holds what the web layer needs from the operator.
+type Config struct {
+	// BaseURL is the externally visible root of the server, e.g.
+	// https://maps.example.org/troopmap, used for absolute links. When
+	// empty, links are built from each request's Host.
+	BaseURL string
+	Logger  *slog.Logger
+}
+
+// Server serves troopmap over HTTP. Create it with New, then call SetCatalog
+// once the layers are loaded; until then /readyz answers 503 and data routes
+// answer 503 too.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	echo    *echo.Echo
+	catalog atomic.Pointer[layers.Catalog]
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover())
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogError: true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelError
+			}
+			s.log.LogAttrs(c.Request().Context(), level, "request",
+				slog.String("method", v.Method), slog.String("uri", v.URI),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency))
+			return nil
+		},
+	}))
+	s.echo = e
+	s.routes()
+	return s
+}
+
+// SetCatalog publishes the loaded layers and marks the server ready.
+func (s *Server) SetCatalog(c *layers.Catalog) { s.catalog.Store(c) }
+
+// Handler returns the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Catalog returns the loaded catalog, or a 503 error while loading.
+func (s *Server) Catalog() (*layers.Catalog, error) {
+	c := s.catalog.Load()
+	if c == nil {
+		return nil, layers.Errorf(layers.EUNAVAILABLE, "layers are still loading; retry shortly")
+	}
+	return c, nil
+}
+
+// baseURL returns the absolute root URL for links in a response.
+func (s *Server) baseURL(r *http.Request) string {
+	if s.cfg.BaseURL != "" {
+		return s.cfg.BaseURL
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// ctx is a small helper so that handlers pass the request context down.
+func ctx(c echo.Context) context.Context { return c.Request().Context() }

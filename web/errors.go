@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
@@ -87,6 +88,9 @@ func (s *Server) handleError(err error, c echo.Context) {
 	var de *layers.Error
 	var he *echo.HTTPError
 	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		status, body = http.StatusServiceUnavailable, errorBody{Code: layers.EUNAVAILABLE,
+			Description: "the request took longer than the server's per-request deadline; narrow it (bbox, limit) or retry"}
 	case errors.As(err, &de):
 		status = statusOf(de.Code)
 		body = errorBody{Code: de.Code, Description: de.Message, Errors: de.Details}

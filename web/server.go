@@ -23,6 +23,7 @@ type Config struct {
 	// empty, links are built from each request's Host.
 	BaseURL string
 	Logger  *slog.Logger
+	Limits  Limits
 }
 
 // Server serves troopmap over HTTP. Create it with New, then call SetCatalog
@@ -33,6 +34,10 @@ type Server struct {
 	log     *slog.Logger
 	echo    *echo.Echo
 	catalog atomic.Pointer[layers.Catalog]
+
+	limits    Limits
+	expensive chan struct{} // semaphore for expensive requests
+	metrics   *metrics
 }
 
 // New builds the server and its routes.
@@ -41,11 +46,14 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, limits: cfg.Limits.withDefaults()}
+	s.expensive = make(chan struct{}, s.limits.MaxExpensive)
+	s.metrics = newMetrics(s)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
+	e.Use(s.metrics.observe, securityHeaders, s.limitRequest, s.limitExpensive)
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogError: true,
 		HandleError: true,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"troopmap/data"
@@ -23,6 +24,7 @@ type serveConfig struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+	Limits            web.Limits
 }
 
 func parseServe(e *env, args []string) (serveConfig, error) {
@@ -35,6 +37,12 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", 60*time.Second, "time allowed to write a response (SSE streams are exempt)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown waits for requests in flight")
+	d := web.DefaultLimits()
+	fs.Int64Var(&c.Limits.MaxBodyBytes, "max-body-bytes", envInt64(e, "TROOPMAP_MAX_BODY_BYTES", d.MaxBodyBytes), "largest request body accepted, in bytes; larger ones get 413 (env TROOPMAP_MAX_BODY_BYTES)")
+	fs.DurationVar(&c.Limits.RequestTimeout, "request-timeout", d.RequestTimeout, "deadline of each request, passed down as its context; /events streams are exempt")
+	fs.IntVar(&c.Limits.MaxExpensive, "max-expensive", d.MaxExpensive, "concurrent expensive requests (pages of --expensive-limit features or more, exports, tiles at zoom <= --expensive-max-zoom); more get 503 with Retry-After")
+	fs.IntVar(&c.Limits.ExpensiveLimit, "expensive-limit", d.ExpensiveLimit, "page size from which an items request counts as expensive")
+	fs.IntVar(&c.Limits.ExpensiveMaxZoom, "expensive-max-zoom", d.ExpensiveMaxZoom, "tiles at this zoom or lower count as expensive")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -61,7 +69,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: log})
+	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: log, Limits: cfg.Limits})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -134,4 +142,13 @@ func loadCatalog(ctx context.Context, log *slog.Logger) (*layers.Catalog, error)
 		log.Info("layer loaded", "layer", l.ID, "n", l.Snapshot().Len())
 	}
 	return layers.NewCatalog(all...)
+}
+
+// envInt64 reads an integer environment variable, or returns def when it is
+// unset or not a number.
+func envInt64(e *env, key string, def int64) int64 {
+	if v, err := strconv.ParseInt(e.getenv(key), 10, 64); err == nil {
+		return v
+	}
+	return def
 }

@@ -1,0 +1,112 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"troopmap/layers"
+)
+
+// metrics holds the server's Prometheus collectors in its own registry, so
+// that several servers (tests) never share counters.
+type metrics struct {
+	reg        *prometheus.Registry
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	rejected   *prometheus.CounterVec
+	tileCache  *prometheus.CounterVec
+	storeWrite prometheus.Histogram
+	sseClients prometheus.Gauge
+}
+
+func newMetrics(s *Server) *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "troopmap_http_requests_total", Help: "HTTP requests by route and status.",
+		}, []string{"method", "route", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "troopmap_http_request_duration_seconds", Help: "HTTP request latency by route.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"method", "route"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "troopmap_http_rejected_total", Help: "Requests turned away by a limit, by reason.",
+		}, []string{"reason"}),
+		tileCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "troopmap_tile_cache_requests_total", Help: "Tile cache lookups by result (hit or miss).",
+		}, []string{"result"}),
+		storeWrite: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "troopmap_store_write_duration_seconds", Help: "Time to commit a write to the store.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+		}),
+		sseClients: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "troopmap_sse_subscribers", Help: "Connected /events subscribers.",
+		}),
+	}
+	m.reg.MustRegister(m.requests, m.latency, m.rejected, m.tileCache, m.storeWrite, m.sseClients,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&layerCollector{s: s, desc: prometheus.NewDesc("troopmap_layer_features",
+			"Features per layer in the current snapshot.", []string{"layer", "kind"}, nil)})
+	return m
+}
+
+// layerCollector reports the size of every layer at scrape time.
+type layerCollector struct {
+	s    *Server
+	desc *prometheus.Desc
+}
+
+func (lc *layerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- lc.desc }
+
+func (lc *layerCollector) Collect(ch chan<- prometheus.Metric) {
+	cat := lc.s.catalog.Load()
+	if cat == nil {
+		return
+	}
+	for _, l := range cat.Layers() {
+		ch <- prometheus.MustNewConstMetric(lc.desc, prometheus.GaugeValue,
+			float64(l.Snapshot().Len()), l.ID, string(l.Kind))
+	}
+}
+
+// observe records every request by its route pattern (not its raw path, so
+// that ids and tile numbers do not explode the label set).
+func (m *metrics) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		status := c.Response().Status
+		if err != nil {
+			status = statusOf(layers.ErrorCode(err))
+			if he, ok := err.(*echo.HTTPError); ok {
+				status = he.Code
+			}
+		}
+		m.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
+		m.latency.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
+		return err
+	}
+}
+
+// ObserveTileCache counts a tile cache lookup.
+func (m *metrics) ObserveTileCache(hit bool) {
+	if hit {
+		m.tileCache.WithLabelValues("hit").Inc()
+	} else {
+		m.tileCache.WithLabelValues("miss").Inc()
+	}
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}

@@ -1,11 +1,17 @@
 package web
 
-import "github.com/labstack/echo/v4"
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
 
 // routes registers every route in one place.
 func (s *Server) routes() {
 	e := s.echo
+	get := []string{http.MethodGet, http.MethodHead}
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	e.Match(get, "/tiles/:layers/:z/:x/:y", s.handleTile)
 }

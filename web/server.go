@@ -24,6 +24,11 @@ type Config struct {
 	BaseURL string
 	Logger  *slog.Logger
 	Limits  Limits
+	// CORSOrigins may read the server with GET from a browser; nil means
+	// any origin ("*"), an empty non-nil list turns CORS off.
+	CORSOrigins []string
+	// Tiles configures the vector tile routes.
+	Tiles TileConfig
 }
 
 // Server serves troopmap over HTTP. Create it with New, then call SetCatalog
@@ -38,6 +43,7 @@ type Server struct {
 	limits    Limits
 	expensive chan struct{} // semaphore for expensive requests
 	metrics   *metrics
+	tiles     *tileService
 }
 
 // New builds the server and its routes.
@@ -49,6 +55,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Logger, limits: cfg.Limits.withDefaults()}
 	s.expensive = make(chan struct{}, s.limits.MaxExpensive)
 	s.metrics = newMetrics(s)
+	s.tiles = newTileService(cfg.Tiles)
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
@@ -68,13 +75,28 @@ func New(cfg Config) *Server {
 			return nil
 		},
 	}))
+	if cfg.CORSOrigins == nil {
+		cfg.CORSOrigins = []string{"*"}
+	}
+	if len(cfg.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  cfg.CORSOrigins,
+			AllowMethods:  []string{http.MethodGet, http.MethodHead},
+			ExposeHeaders: []string{"ETag", "X-Tile-Dropped", "Link"},
+		}))
+	}
 	s.echo = e
 	s.routes()
 	return s
 }
 
-// SetCatalog publishes the loaded layers and marks the server ready.
-func (s *Server) SetCatalog(c *layers.Catalog) { s.catalog.Store(c) }
+// SetCatalog publishes the loaded layers and marks the server ready. It
+// subscribes to the layers' changes first (tile invalidation), so it must be
+// called before anything writes to them.
+func (s *Server) SetCatalog(c *layers.Catalog) {
+	s.tiles.wire(c)
+	s.catalog.Store(c)
+}
 
 // Handler returns the server's http.Handler.
 func (s *Server) Handler() http.Handler { return s.echo }

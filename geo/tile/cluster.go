@@ -1,0 +1,193 @@
+package tile
+
+import (
+	"math"
+	"strconv"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+)
+
+// Clustering puts points into a fixed grid of cells per zoom, in the spirit
+// of supercluster's 40-pixel radius: at tile zoom z a cell is the tile of
+// zoom z+CellShift, 8×8 cells per tile, 64 pixels on a 512-pixel tile. A
+// fixed grid makes a cluster a pure function of the points in its cell, so
+// clusters agree across tile edges, do not depend on scan order, and a
+// cluster's id (its cell) can be resolved back to its reports.
+
+// CellShift is log2 of the cells per tile side.
+const CellShift = 3
+
+// qbits is the precision of quantised world coordinates.
+const qbits = 31
+
+// Quantize returns the Web Mercator position of a lon/lat point as integers
+// in [0, 2^31). Everything that assigns points to cells goes through it, so
+// all paths agree on which cell a point is in.
+func Quantize(p orb.Point) (uint32, uint32) {
+	x, y := WorldXY(p)
+	const n = 1 << qbits
+	return uint32(min(math.Floor(x*n), n-1)), uint32(min(math.Floor(y*n), n-1))
+}
+
+// Morton interleaves quantised coordinates; each cell at every zoom is one
+// contiguous range of codes.
+func Morton(qx, qy uint32) uint64 { return spread(qx) | spread(qy)<<1 }
+
+func spread(v uint32) uint64 {
+	x := uint64(v)
+	x = (x | x<<16) & 0x0000FFFF0000FFFF
+	x = (x | x<<8) & 0x00FF00FF00FF00FF
+	x = (x | x<<4) & 0x0F0F0F0F0F0F0F0F
+	x = (x | x<<2) & 0x3333333333333333
+	x = (x | x<<1) & 0x5555555555555555
+	return x
+}
+
+// Cell is a grid cell: the tile (Z, X, Y) of zoom tile-zoom + CellShift.
+type Cell struct{ Z, X, Y uint32 }
+
+// CellOf returns the cell of zoom cz that holds a quantised point.
+func CellOf(qx, qy uint32, cz uint32) Cell {
+	return Cell{Z: cz, X: qx >> (qbits - cz), Y: qy >> (qbits - cz)}
+}
+
+// Range returns the first and last Morton codes of points in the cell.
+func (c Cell) Range() (lo, hi uint64) {
+	shift := 2 * (qbits - c.Z)
+	m := Morton(c.X, c.Y)
+	return m << shift, (m+1)<<shift - 1
+}
+
+// Bound returns the cell's lon/lat bound.
+func (c Cell) Bound() orb.Bound { return maptile.New(c.X, c.Y, maptile.Zoom(c.Z)).Bound() }
+
+// ID packs a cell into the cluster id carried by tiles and resolved by the
+// leaves route: z<<50 | x<<25 | y.
+func (c Cell) ID() uint64 { return uint64(c.Z)<<50 | uint64(c.X)<<25 | uint64(c.Y) }
+
+// ParseClusterID reverses Cell.ID, checking that the cell is on the grid.
+func ParseClusterID(s string) (Cell, bool) {
+	v, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return Cell{}, false
+	}
+	c := Cell{Z: uint32(v >> 50), X: uint32(v>>25) & (1<<25 - 1), Y: uint32(v) & (1<<25 - 1)}
+	if c.Z > 25 || uint64(c.X) >= 1<<c.Z || uint64(c.Y) >= 1<<c.Z || c.ID() != v {
+		return Cell{}, false
+	}
+	return c, true
+}
+
+// CellCover grows b to the whole cells, at the cluster zoom of tile zoom z,
+// that b touches: a change inside b can move any cluster of those cells.
+func CellCover(b orb.Bound, z maptile.Zoom) orb.Bound {
+	cz := uint32(z) + CellShift
+	x0, y0 := Quantize(orb.Point{b.Min[0], b.Max[1]})
+	x1, y1 := Quantize(orb.Point{b.Max[0], b.Min[1]})
+	a, c := CellOf(x0, y0, cz), CellOf(x1, y1, cz)
+	return a.Bound().Union(c.Bound())
+}
+
+// Grid is the set of cells whose clusters a tile may show: the tile's own
+// 8×8 cells and the ring around them (their clusters may fall into the
+// tile's buffer). Cells are in row-major order.
+type Grid struct {
+	Tile   maptile.Tile
+	Z      uint32 // cell zoom
+	x0, y0 uint32
+	w, h   uint32
+	Cells  []Agg
+}
+
+// Agg accumulates the points of one cell. Sums are integers, so the result
+// does not depend on the order in which points arrive.
+type Agg struct {
+	Cell       Cell
+	N          int
+	sx, sy     uint64
+	Sum        float64 // sum of the points' weights (integral values)
+	Counts     [8]int  // per category index
+	Latest     int64   // greatest time seen, Unix nanoseconds
+	HasLatest  bool
+	First      any // the point's payload while N == 1
+	firstOrder uint64
+}
+
+// NewGrid returns the empty grid of tile t, clamped to the world.
+func NewGrid(t maptile.Tile) *Grid {
+	cz := uint32(t.Z) + CellShift
+	n := uint32(1) << cz
+	x0, y0 := t.X<<CellShift, t.Y<<CellShift
+	x1, y1 := x0+1<<CellShift, y0+1<<CellShift // exclusive
+	if x0 > 0 {
+		x0--
+	}
+	if y0 > 0 {
+		y0--
+	}
+	x1, y1 = min(x1+1, n), min(y1+1, n)
+	g := &Grid{Tile: t, Z: cz, x0: x0, y0: y0, w: x1 - x0, h: y1 - y0}
+	g.Cells = make([]Agg, g.w*g.h)
+	for i := range g.Cells {
+		g.Cells[i].Cell = Cell{Z: cz, X: x0 + uint32(i)%g.w, Y: y0 + uint32(i)/g.w}
+	}
+	return g
+}
+
+// At returns the aggregate of the cell holding a quantised point, or nil
+// when the point is outside the grid.
+func (g *Grid) At(qx, qy uint32) *Agg {
+	cx, cy := qx>>(qbits-g.Z), qy>>(qbits-g.Z)
+	if cx < g.x0 || cy < g.y0 || cx-g.x0 >= g.w || cy-g.y0 >= g.h {
+		return nil
+	}
+	return &g.Cells[(cy-g.y0)*g.w+(cx-g.x0)]
+}
+
+// Add puts one point into the aggregate. order breaks ties for which
+// payload a one-point cell keeps (smallest order wins), keeping the result
+// independent of arrival order.
+func (a *Agg) Add(qx, qy uint32, weight float64, cat int, t int64, hasT bool, payload any, order uint64) {
+	if a.N == 0 || order < a.firstOrder {
+		a.First, a.firstOrder = payload, order
+	}
+	a.N++
+	a.sx += uint64(qx)
+	a.sy += uint64(qy)
+	a.Sum += weight
+	if cat >= 0 && cat < len(a.Counts) {
+		a.Counts[cat]++
+	}
+	if hasT && (!a.HasLatest || t > a.Latest) {
+		a.Latest, a.HasLatest = t, true
+	}
+}
+
+// Centroid returns the mean position of the cell's points in lon/lat.
+func (a *Agg) Centroid() orb.Point {
+	const n = 1 << qbits
+	x := (float64(a.sx)/float64(a.N) + 0.5) / n
+	y := (float64(a.sy)/float64(a.N) + 0.5) / n
+	lon := x*360 - 180
+	lat := math.Atan(math.Sinh(math.Pi*(1-2*y))) * 180 / math.Pi
+	return orb.Point{lon, lat}
+}
+
+// InBuffer reports whether a lon/lat point falls in tile t's buffered area:
+// a cluster is drawn by every tile whose buffer holds its centroid.
+func InBuffer(t maptile.Tile, p orb.Point) bool {
+	q := NewProjector(t).Point(p)
+	return q[0] >= -Buffer && q[0] <= Extent+Buffer && q[1] >= -Buffer && q[1] <= Extent+Buffer
+}
+
+// Abbreviate formats a point count as supercluster does: 999, 1.2k, 12k.
+func Abbreviate(n int) string {
+	switch {
+	case n >= 10000:
+		return strconv.Itoa(int(math.Round(float64(n)/1000))) + "k"
+	case n >= 1000:
+		return strconv.FormatFloat(math.Round(float64(n)/100)/10, 'f', -1, 64) + "k"
+	}
+	return strconv.Itoa(n)
+}

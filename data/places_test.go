@@ -10,7 +10,7 @@ import (
 )
 
 // newPlaces wires a locator over the shipped layers, as the server does.
-func newPlaces(t *testing.T) *layers.Places {
+func newPlaces(t testing.TB) *layers.Places {
 	t.Helper()
 	area, err := AreaLayers()
 	if err != nil {
@@ -86,5 +86,23 @@ func TestPlacesPointOnEdge(t *testing.T) {
 				t.Errorf("point %v on Donetsk's outline not in donbas: %v", pt, loc.Zones)
 			}
 		}
+	}
+}
+
+// BenchmarkPlacesLocate locates points spread over the area of interest,
+// most of them outside every zone, as uploads are.
+func BenchmarkPlacesLocate(b *testing.B) {
+	p := newPlaces(b)
+	var pts []orb.Point
+	for lon := 22.0; lon < 41; lon += 0.7 {
+		for lat := 44.0; lat < 53; lat += 0.7 {
+			pts = append(pts, orb.Point{lon, lat})
+		}
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		p.Locate(pts[i%len(pts)])
+		i++
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"github.com/paulmach/orb"
 	"github.com/tidwall/btree"
 	"github.com/tidwall/rtree"
+
+	"troopmap/geo"
 )
 
 // Kind says where a layer's features come from.
@@ -31,6 +33,12 @@ type Meta struct {
 	MinZoom     int
 	MaxZoom     int
 	Attribution string
+	// Window, when set, cuts a feature to a query's time window: the
+	// movements layer keeps only the part of a track whose reports fall in
+	// it. It returns nil when nothing is left and never changes f. Queries
+	// with a datetime apply it (Snapshot.Query); other output paths call
+	// Snapshot.Windowed.
+	Window func(f *Feature, iv geo.Interval) *Feature
 }
 
 // Layer holds features behind an immutable snapshot. Readers call Snapshot and
@@ -55,7 +63,9 @@ type Change struct {
 // NewLayer returns an empty layer.
 func NewLayer(m Meta) *Layer {
 	l := &Layer{Meta: m}
-	l.snap.Store(newSnapshot())
+	s := newSnapshot()
+	s.window = m.Window
+	l.snap.Store(s)
 	return l
 }
 
@@ -110,6 +120,7 @@ type Snapshot struct {
 	tree    *rtree.RTreeG[*Feature]
 	ids     *btree.BTreeG[*Feature]
 	noGeom  int
+	window  func(*Feature, geo.Interval) *Feature
 
 	extentOnce sync.Once
 	extent     Extent
@@ -132,7 +143,7 @@ func newSnapshot() *Snapshot {
 }
 
 func (s *Snapshot) copy() *Snapshot {
-	return &Snapshot{version: s.version, tree: s.tree.Copy(), ids: s.ids.Copy(), noGeom: s.noGeom}
+	return &Snapshot{version: s.version, tree: s.tree.Copy(), ids: s.ids.Copy(), noGeom: s.noGeom, window: s.window}
 }
 
 // Version increases by one with every published update; it suits cache keys.
@@ -155,11 +166,28 @@ func (s *Snapshot) Search(b orb.Bound, fn func(*Feature) bool) {
 	s.tree.Search(b.Min, b.Max, func(_, _ [2]float64, f *Feature) bool { return fn(f) })
 }
 
-// Nearby calls fn with features in increasing order of dist, as computed by
-// the caller's box distance, until fn returns false.
-func (s *Snapshot) Nearby(dist func(min, max [2]float64) float64, fn func(f *Feature, d float64) bool) {
-	s.tree.Nearby(func(min, max [2]float64, _ *Feature, _ bool) float64 { return dist(min, max) },
+// Nearby calls fn with features in increasing order of distance until fn
+// returns false. dist is called with f == nil for a node's box, where it must
+// not exceed the distance of any feature inside the box, and with the
+// feature itself for an item. It is a best-first search of the R-tree: only
+// the boxes nearer than the last feature returned are opened.
+func (s *Snapshot) Nearby(dist func(min, max [2]float64, f *Feature) float64, fn func(f *Feature, d float64) bool) {
+	s.tree.Nearby(func(min, max [2]float64, f *Feature, item bool) float64 {
+		if !item {
+			f = nil
+		}
+		return dist(min, max, f)
+	},
 		func(_, _ [2]float64, f *Feature, d float64) bool { return fn(f, d) })
+}
+
+// Windowed returns f cut to the time window iv by the layer's Meta.Window:
+// f itself when the layer has none or iv is open, nil when nothing is left.
+func (s *Snapshot) Windowed(f *Feature, iv geo.Interval) *Feature {
+	if s.window == nil || iv.IsZero() {
+		return f
+	}
+	return s.window(f, iv)
 }
 
 // Extent returns the spatial and temporal extent, computed once per snapshot.

@@ -15,7 +15,11 @@ type Query struct {
 	// filters). It is called from the query's goroutine only.
 	Match func(*Feature) bool
 	// Less orders the result; nil means by id.
-	Less   func(a, b *Feature) bool
+	Less func(a, b *Feature) bool
+	// Near, when set, keeps only features within its radius and orders
+	// them nearest first (Less is then ignored); Page.DistancesKm holds
+	// their distances.
+	Near   *Near
 	Offset int
 	Limit  int // 0 or less: no limit
 }
@@ -24,13 +28,29 @@ type Query struct {
 type Page struct {
 	Features []*Feature
 	Matched  int // exact number of features matching, over all pages
+	// DistancesKm[i] is the ground distance of Features[i] from Query.Near's
+	// centre; nil unless the query had Near.
+	DistancesKm []float64
 }
 
-func (q *Query) accept(f *Feature) bool {
+// pick applies the query's time window, bbox and Match to f and returns the
+// feature to output: f, or a copy cut to the time window when the layer cuts
+// its features (movements), or nil when f does not match. The bbox is
+// checked after the cut, so a track is found only where its kept part is.
+func (q *Query) pick(s *Snapshot, f *Feature) *Feature {
 	if !q.Time.Overlaps(f.Start, f.End) {
-		return false
+		return nil
 	}
-	return q.Match == nil || q.Match(f)
+	if f = s.Windowed(f, q.Time); f == nil {
+		return nil
+	}
+	if q.BBox != nil && f.Geometry != nil && !q.BBox.IntersectsGeometry(f.Geometry) {
+		return nil
+	}
+	if q.Match != nil && !q.Match(f) {
+		return nil
+	}
+	return f
 }
 
 // Query runs q against the snapshot. Results come in a stable order (by id
@@ -39,6 +59,9 @@ func (q *Query) accept(f *Feature) bool {
 func (s *Snapshot) Query(ctx context.Context, q Query) (Page, error) {
 	var matches []*Feature
 	var err error
+	if q.Near != nil {
+		return s.nearPage(ctx, q)
+	}
 	if q.BBox == nil && q.Less == nil {
 		return s.scanPage(ctx, q)
 	}
@@ -97,7 +120,7 @@ func (s *Snapshot) scanPage(ctx context.Context, q Query) (Page, error) {
 			err = ctx.Err()
 			return false
 		}
-		if !q.accept(f) {
+		if f = q.pick(s, f); f == nil {
 			return true
 		}
 		if p.Matched >= q.Offset && (q.Limit <= 0 || len(p.Features) < q.Limit) {
@@ -118,7 +141,7 @@ func (s *Snapshot) collectAll(ctx context.Context, q Query) ([]*Feature, error) 
 			err = ctx.Err()
 			return false
 		}
-		if q.accept(f) {
+		if f = q.pick(s, f); f != nil {
 			out = append(out, f)
 		}
 		return true
@@ -147,7 +170,7 @@ func (s *Snapshot) collectBBox(ctx context.Context, q Query) ([]*Feature, error)
 				}
 				seen[f] = struct{}{}
 			}
-			if q.BBox.IntersectsGeometry(f.Geometry) && q.accept(f) {
+			if f = q.pick(s, f); f != nil {
 				out = append(out, f)
 			}
 			return true
@@ -158,8 +181,10 @@ func (s *Snapshot) collectBBox(ctx context.Context, q Query) ([]*Feature, error)
 	}
 	if s.noGeom > 0 {
 		s.ids.Scan(func(f *Feature) bool {
-			if f.Geometry == nil && q.accept(f) {
-				out = append(out, f)
+			if f.Geometry == nil {
+				if f = q.pick(s, f); f != nil {
+					out = append(out, f)
+				}
 			}
 			return true
 		})

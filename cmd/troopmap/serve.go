@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -25,6 +26,7 @@ type serveConfig struct {
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
 	Limits            web.Limits
+	MaxSpeedKmh       float64
 }
 
 func parseServe(e *env, args []string) (serveConfig, error) {
@@ -43,8 +45,17 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	fs.IntVar(&c.Limits.MaxExpensive, "max-expensive", d.MaxExpensive, "concurrent expensive requests (pages of --expensive-limit features or more, exports, tiles at zoom <= --expensive-max-zoom); more get 503 with Retry-After")
 	fs.IntVar(&c.Limits.ExpensiveLimit, "expensive-limit", d.ExpensiveLimit, "page size from which an items request counts as expensive")
 	fs.IntVar(&c.Limits.ExpensiveMaxZoom, "expensive-max-zoom", d.ExpensiveMaxZoom, "tiles at this zoom or lower count as expensive")
+	fs.Float64Var(&c.MaxSpeedKmh, "max-speed-kmh", layers.DefaultMaxSpeedKmh, "movement legs faster than this are flagged implausible_speed (env TROOPMAP_MAX_SPEED_KMH)")
+	if v := e.getenv("TROOPMAP_MAX_SPEED_KMH"); v != "" {
+		if err := fs.Set("max-speed-kmh", v); err != nil {
+			return c, fmt.Errorf("TROOPMAP_MAX_SPEED_KMH: %w", err)
+		}
+	}
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.MaxSpeedKmh <= 0 || math.IsInf(c.MaxSpeedKmh, 0) || math.IsNaN(c.MaxSpeedKmh) {
+		return c, fmt.Errorf("serve: -max-speed-kmh must be a positive number of km/h, got %v", c.MaxSpeedKmh)
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
@@ -90,7 +101,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	loadErr := make(chan error, 1)
 	go func() {
 		start := time.Now()
-		cat, err := loadCatalog(ctx, log)
+		cat, err := loadCatalog(ctx, log, cfg)
 		if err != nil {
 			loadErr <- err
 			return
@@ -117,13 +128,20 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// loadCatalog loads the area layers and the report layers.
-func loadCatalog(ctx context.Context, log *slog.Logger) (*layers.Catalog, error) {
+// loadCatalog loads the area layers and the report layers, locates every
+// report against the areas (and again whenever an area layer changes), and
+// derives the movements layer from the troop concentrations.
+func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig) (*layers.Catalog, error) {
 	area, err := data.AreaLayers()
 	if err != nil {
 		return nil, err
 	}
+	places, err := newPlaces(area)
+	if err != nil {
+		return nil, err
+	}
 	all := append([]*layers.Layer{}, area...)
+	var reports []*layers.Layer
 	for _, m := range layers.ReportMetas() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -136,8 +154,28 @@ func loadCatalog(ctx context.Context, log *slog.Logger) (*layers.Catalog, error)
 		if err := l.Load(fs); err != nil {
 			return nil, fmt.Errorf("load %s: %w", m.ID, err)
 		}
+		if _, err := places.RelocateAll(ctx, l); err != nil {
+			return nil, err
+		}
 		all = append(all, l)
+		reports = append(reports, l)
 	}
+	tc, ok := findLayer(reports, layers.TroopConcentrations)
+	if !ok {
+		return nil, fmt.Errorf("no %s layer to derive movements from", layers.TroopConcentrations)
+	}
+	mv, err := layers.NewMovements(tc, cfg.MaxSpeedKmh)
+	if err != nil {
+		return nil, fmt.Errorf("derive movements: %w", err)
+	}
+	all = append(all, mv.Layer())
+	places.Watch(ctx, reports, func(n int, err error) {
+		if err != nil {
+			log.Error("re-locating reports after an area change failed", "err", err)
+			return
+		}
+		log.Info("re-located reports after an area change", "n", n)
+	})
 	for _, l := range all {
 		log.Info("layer loaded", "layer", l.ID, "n", l.Snapshot().Len())
 	}
@@ -151,4 +189,31 @@ func envInt64(e *env, key string, def int64) int64 {
 		return v
 	}
 	return def
+}
+
+// newPlaces builds the locator over the shipped zones, oblasts and borders.
+func newPlaces(area []*layers.Layer) (*layers.Places, error) {
+	borders, err := data.BorderLines()
+	if err != nil {
+		return nil, err
+	}
+	var zones []*layers.Layer
+	var oblasts *layers.Layer
+	for _, l := range area {
+		if l.ID == data.Oblasts {
+			oblasts = l
+		} else {
+			zones = append(zones, l)
+		}
+	}
+	return layers.NewPlaces(zones, oblasts, borders), nil
+}
+
+func findLayer(ls []*layers.Layer, id string) (*layers.Layer, bool) {
+	for _, l := range ls {
+		if l.ID == id {
+			return l, true
+		}
+	}
+	return nil, false
 }

@@ -87,7 +87,7 @@ func TestServeHealthAndReady(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	for _, id := range []string{"donbas", "crimea", "northern-border-zone", "eastern-border-zone", "oblasts", "troop-concentrations", "incidents"} {
+	for _, id := range []string{"donbas", "crimea", "northern-border-zone", "eastern-border-zone", "oblasts", "troop-concentrations", "incidents", "movements"} {
 		if ready.Layers[id] == 0 {
 			t.Errorf("layer %s not loaded: %v", id, ready.Layers)
 		}
@@ -131,5 +131,35 @@ func TestUnknownSubcommand(t *testing.T) {
 	err := run(context.Background(), []string{"frobnicate"}, func(string) string { return "" }, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "frobnicate") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestMaxSpeedFlag(t *testing.T) {
+	for _, c := range []struct {
+		env, flag string
+		want      float64
+		wantErr   bool
+	}{
+		{"", "", 120, false},
+		{"80", "", 80, false},
+		{"80", "150", 150, false},
+		{"fast", "", 0, true},
+		{"", "-5", 0, true},
+		{"", "0", 0, true},
+	} {
+		e := &env2{getenv: func(k string) string {
+			if k == "TROOPMAP_MAX_SPEED_KMH" {
+				return c.env
+			}
+			return ""
+		}}
+		var args []string
+		if c.flag != "" {
+			args = []string{"--max-speed-kmh", c.flag}
+		}
+		cfg, err := parseServe(e.env(), args)
+		if (err != nil) != c.wantErr || (err == nil && cfg.MaxSpeedKmh != c.want) {
+			t.Errorf("env %q flag %q: got %v, %v; want %v (error %v)", c.env, c.flag, cfg.MaxSpeedKmh, err, c.want, c.wantErr)
+		}
 	}
 }

@@ -29,7 +29,7 @@ type TileConfig struct {
 	// CacheBytes bounds the in-memory tile cache; 0: 256 MiB; <0: none.
 	CacheBytes int64
 	// ClusterMaxZoom: point report layers are clustered at zooms below it;
-	// 0: 14; <0: never.
+	// 0: 14; <0: never; at most 21 (cluster ids name cells down to z24).
 	ClusterMaxZoom int
 	// MaxBytes and MaxFeatures are the per-tile budgets; 0: 500 KB and
 	// 50,000 features.
@@ -46,6 +46,7 @@ func (c TileConfig) withDefaults() TileConfig {
 	if c.ClusterMaxZoom == 0 {
 		c.ClusterMaxZoom = 14
 	}
+	c.ClusterMaxZoom = min(c.ClusterMaxZoom, tile.MaxCellZoom-tile.CellShift)
 	return c
 }
 
@@ -164,6 +165,10 @@ func (s *Server) buildTile(cx context.Context, req *tileRequest) (*tile.Entry, e
 // for point report layers, else the features of the buffered tile, exactly
 // as /items would select them with that bbox and the same filters.
 func (s *Server) tileLayer(cx context.Context, l *layers.Layer, t maptile.Tile, q layers.Query, v view) (tile.Layer, error) {
+	if s.tiles.clustered(l, t.Z) {
+		spec, _ := clusterSpecOf(l)
+		return s.clusterLayer(cx, l, spec, t, q, v)
+	}
 	tl := tile.Layer{Name: l.ID}
 	b := tile.BufferedBound(t)
 	q.BBox = &geo.BBox{West: b.Min[0], South: b.Min[1], East: b.Max[0], North: b.Max[1]}

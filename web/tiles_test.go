@@ -147,3 +147,16 @@ func TestTileServiceUnavailableBeforeLoad(t *testing.T) {
 		t.Fatalf("got %d", rec.Code)
 	}
 }
+
+func gunzip(t testing.TB, b []byte) []byte {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}

@@ -6,13 +6,16 @@ import (
 
 	"troopmap/geo/tile"
 	"troopmap/layers"
+	"troopmap/layers/ptindex"
 )
 
 // tileService holds the tile cache and keeps it live: every committed
 // change drops exactly the cached tiles whose content it can alter.
 type tileService struct {
-	cfg   TileConfig
-	cache *tile.Cache
+	cfg     TileConfig
+	cache   *tile.Cache
+	keepers map[string]*ptindex.Keeper // point indexes of clustered layers
+	noIndex bool                       // tests: always take the R-tree path
 }
 
 func newTileService(cfg TileConfig) *tileService {
@@ -20,16 +23,42 @@ func newTileService(cfg TileConfig) *tileService {
 	return &tileService{cfg: cfg, cache: tile.NewCache(cfg.CacheBytes)}
 }
 
-// wire subscribes to every layer of the catalog.
+// wire subscribes to every layer of the catalog and starts building the
+// point indexes of the clustered layers. It runs before the catalog is
+// published, so the keepers map is not written once readers exist.
 func (ts *tileService) wire(c *layers.Catalog) {
+	ts.keepers = map[string]*ptindex.Keeper{}
 	for _, l := range c.Layers() {
-		l.Subscribe(func(ch layers.Change) { ts.invalidate(l, ch) })
+		var k *ptindex.Keeper
+		if spec, ok := clusterSpecOf(l); ok && ts.cfg.ClusterMaxZoom > 0 {
+			k = ptindex.NewKeeper(l, spec.describe)
+			ts.keepers[l.ID] = k
+			k.Refresh()
+		}
+		l.Subscribe(func(ch layers.Change) {
+			ts.invalidate(l, ch)
+			if k != nil {
+				k.Refresh()
+			}
+		})
 	}
+}
+
+// keeper returns the point index keeper of a clustered layer.
+func (ts *tileService) keeper(id string) *ptindex.Keeper { return ts.keepers[id] }
+
+// index returns the point index of l's snapshot s, or nil while it builds.
+func (ts *tileService) index(l *layers.Layer, s *layers.Snapshot) *ptindex.Index {
+	if ts.noIndex {
+		return nil
+	}
+	return ts.keepers[l.ID].For(s)
 }
 
 // clustered reports whether layer l is drawn as clusters at zoom z.
 func (ts *tileService) clustered(l *layers.Layer, z maptile.Zoom) bool {
-	return l.Kind == layers.KindReports && ts.cfg.ClusterMaxZoom > 0 && int(z) < ts.cfg.ClusterMaxZoom
+	_, ok := ts.keepers[l.ID]
+	return ok && int(z) < ts.cfg.ClusterMaxZoom
 }
 
 // invalidate drops the cached tiles that the old or new bound of a changed

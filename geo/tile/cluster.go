@@ -63,8 +63,12 @@ func (c Cell) Range() (lo, hi uint64) {
 func (c Cell) Bound() orb.Bound { return maptile.New(c.X, c.Y, maptile.Zoom(c.Z)).Bound() }
 
 // ID packs a cell into the cluster id carried by tiles and resolved by the
-// leaves route: z<<50 | x<<25 | y.
-func (c Cell) ID() uint64 { return uint64(c.Z)<<50 | uint64(c.X)<<25 | uint64(c.Y) }
+// leaves route: z<<48 | x<<24 | y, below 2^53 so that JavaScript numbers
+// (MapLibre's feature ids) hold it exactly. Cell zooms go up to 24.
+func (c Cell) ID() uint64 { return uint64(c.Z)<<48 | uint64(c.X)<<24 | uint64(c.Y) }
+
+// MaxCellZoom is the deepest cell zoom a cluster id can name.
+const MaxCellZoom = 24
 
 // ParseClusterID reverses Cell.ID, checking that the cell is on the grid.
 func ParseClusterID(s string) (Cell, bool) {
@@ -72,8 +76,8 @@ func ParseClusterID(s string) (Cell, bool) {
 	if err != nil {
 		return Cell{}, false
 	}
-	c := Cell{Z: uint32(v >> 50), X: uint32(v>>25) & (1<<25 - 1), Y: uint32(v) & (1<<25 - 1)}
-	if c.Z > 25 || uint64(c.X) >= 1<<c.Z || uint64(c.Y) >= 1<<c.Z || c.ID() != v {
+	c := Cell{Z: uint32(v >> 48), X: uint32(v>>24) & (1<<24 - 1), Y: uint32(v) & (1<<24 - 1)}
+	if c.Z > MaxCellZoom || uint64(c.X) >= 1<<c.Z || uint64(c.Y) >= 1<<c.Z || c.ID() != v {
 		return Cell{}, false
 	}
 	return c, true

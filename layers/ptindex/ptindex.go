@@ -1,0 +1,220 @@
+// Package ptindex keeps, per layer, the point features of one snapshot in
+// Morton (Z-order) order with the few values clustering needs stored inline.
+// Every clustering cell at every zoom is then one contiguous, cache-friendly
+// run of entries, so a low-zoom tile over hundreds of thousands of reports is
+// one linear pass instead of an R-tree walk that chases a pointer per point.
+package ptindex
+
+import (
+	"context"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/paulmach/orb"
+
+	"troopmap/geo"
+	"troopmap/geo/tile"
+	"troopmap/layers"
+)
+
+// Entry is one point feature.
+type Entry struct {
+	Code       uint64 // Morton code of (QX, QY)
+	QX, QY     uint32 // quantised position (tile.Quantize)
+	Start, End int64  // Unix ns; noTime when the feature has none
+	F          *layers.Feature
+	Weight     float64 // summed by clusters (e.g. personnel best)
+	Cat        int8    // category index (e.g. side), -1 for none
+}
+
+const noTime = math.MinInt64
+
+// Index is an immutable, sorted set of entries for one snapshot version.
+type Index struct {
+	Version uint64
+	entries []Entry
+	// Others are the features with a geometry other than a point, in id
+	// order; they are few in report layers and are drawn unclustered.
+	Others []*layers.Feature
+}
+
+// Len returns the number of point entries.
+func (ix *Index) Len() int { return len(ix.entries) }
+
+// Range returns the entries whose codes lie in [lo, hi]. The slice is
+// shared and must not be changed.
+func (ix *Index) Range(lo, hi uint64) []Entry {
+	i, _ := slices.BinarySearchFunc(ix.entries, lo, func(e Entry, c uint64) int { return cmp(e.Code, c) })
+	j, _ := slices.BinarySearchFunc(ix.entries[i:], hi+1, func(e Entry, c uint64) int { return cmp(e.Code, c) })
+	return ix.entries[i : i+j]
+}
+
+func cmp(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// Overlaps is geo.Interval.Overlaps on the entry's inline times.
+func (e *Entry) Overlaps(lo, hi int64) bool {
+	if e.Start == noTime && e.End == noTime {
+		return true
+	}
+	s, t := e.Start, e.End
+	if t == noTime {
+		t = s
+	}
+	if s == noTime {
+		s = t
+	}
+	return t >= lo && s <= hi
+}
+
+// Bounds turns an interval into the inclusive Unix ns limits Overlaps takes.
+func Bounds(iv geo.Interval) (int64, int64) {
+	lo, hi := int64(math.MinInt64+1), int64(math.MaxInt64)
+	if !iv.Start.IsZero() {
+		lo = unixNano(iv.Start)
+	}
+	if !iv.End.IsZero() {
+		hi = unixNano(iv.End)
+	}
+	return lo, hi
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return noTime
+	}
+	// Clamp times outside int64 nanoseconds (years before 1678 or after 2262).
+	if t.Year() < 1679 {
+		return math.MinInt64 + 1
+	}
+	if t.Year() > 2261 {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+// Describe extracts a feature's weight and category for clusters.
+type Describe func(f *layers.Feature) (weight float64, cat int8)
+
+// Build indexes the point features of a snapshot. It checks ctx every few
+// thousand features.
+func Build(ctx context.Context, s *layers.Snapshot, describe Describe) (*Index, error) {
+	ix := &Index{Version: s.Version(), entries: make([]Entry, 0, s.Len())}
+	var err error
+	i := 0
+	s.All(func(f *layers.Feature) bool {
+		if i++; i&4095 == 0 && ctx.Err() != nil {
+			err = ctx.Err()
+			return false
+		}
+		p, ok := f.Geometry.(orb.Point)
+		if !ok {
+			if f.Geometry != nil {
+				ix.Others = append(ix.Others, f)
+			}
+			return true
+		}
+		qx, qy := tile.Quantize(p)
+		e := Entry{Code: tile.Morton(qx, qy), QX: qx, QY: qy, Start: unixNano(f.Start), End: unixNano(f.End), F: f, Cat: -1}
+		e.Weight, e.Cat = describe(f)
+		ix.entries = append(ix.entries, e)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	// All visits in id order and the sort is stable, so equal codes stay in
+	// id order: the index is a pure function of the snapshot.
+	slices.SortStableFunc(ix.entries, func(a, b Entry) int { return cmp(a.Code, b.Code) })
+	return ix, nil
+}
+
+// Keeper holds the index of one layer's latest snapshot and rebuilds it in
+// the background after changes. It never hands out an index of another
+// version than asked for. It is safe for concurrent use.
+type Keeper struct {
+	layer    *layers.Layer
+	describe Describe
+	cur      atomic.Pointer[Index]
+	mu       sync.Mutex
+	building bool
+	// OnBuilt, when set before use, is told how long each build took.
+	OnBuilt func(n int, took time.Duration)
+}
+
+// NewKeeper returns a keeper for l; nothing is built until Refresh or For.
+func NewKeeper(l *layers.Layer, describe Describe) *Keeper {
+	return &Keeper{layer: l, describe: describe}
+}
+
+// For returns the index of snapshot s, or nil when it is not built yet; in
+// that case it starts a background build of the latest snapshot.
+func (k *Keeper) For(s *layers.Snapshot) *Index {
+	if ix := k.cur.Load(); ix != nil && ix.Version == s.Version() {
+		return ix
+	}
+	k.Refresh()
+	return nil
+}
+
+// Refresh starts a background build unless one is running; a build that
+// finishes behind the layer's version starts another.
+func (k *Keeper) Refresh() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.building {
+		return
+	}
+	if ix := k.cur.Load(); ix != nil && ix.Version == k.layer.Snapshot().Version() {
+		return
+	}
+	k.building = true
+	go k.build()
+}
+
+func (k *Keeper) build() {
+	for {
+		s := k.layer.Snapshot()
+		start := time.Now()
+		ix, err := Build(context.Background(), s, k.describe)
+		if err == nil {
+			k.cur.Store(ix)
+			if k.OnBuilt != nil {
+				k.OnBuilt(ix.Len(), time.Since(start))
+			}
+		}
+		k.mu.Lock()
+		if k.layer.Snapshot().Version() == s.Version() {
+			k.building = false
+			k.mu.Unlock()
+			return
+		}
+		k.mu.Unlock()
+	}
+}
+
+// Wait blocks until the index matches the layer's current snapshot or ctx
+// ends; for start-up and tests.
+func (k *Keeper) Wait(ctx context.Context) error {
+	for {
+		if ix := k.cur.Load(); ix != nil && ix.Version == k.layer.Snapshot().Version() {
+			return nil
+		}
+		k.Refresh()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,298 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/maptile"
+
+	"troopmap/geo"
+	"troopmap/geo/tile"
+	"troopmap/layers"
+	"troopmap/layers/ptindex"
+)
+
+// clusterSpec says what a report layer's clusters aggregate: a count per
+// value of one category property and the sum of one numeric property.
+type clusterSpec struct {
+	category string   // property counted per value, e.g. side
+	values   []string // its vocabulary, in schema order (at most 8)
+	weight   []string // path of the summed property
+	sumName  string   // tile property holding the sum
+}
+
+func clusterSpecOf(l *layers.Layer) (clusterSpec, bool) {
+	switch l.ID {
+	case layers.TroopConcentrations:
+		return clusterSpec{category: "side", values: layers.Sides(),
+			weight: []string{"strength", "personnel", "best"}, sumName: "personnel_best_sum"}, true
+	case layers.Incidents:
+		schema, _ := layers.ReportSchema(l.ID)
+		et, _ := schema.Field("event_type")
+		return clusterSpec{category: "event_type", values: et.Enum,
+			weight: []string{"fatalities", "best"}, sumName: "fatalities_best_sum"}, true
+	}
+	return clusterSpec{}, false
+}
+
+// describe returns the weight and category index of a feature.
+func (cs clusterSpec) describe(f *layers.Feature) (float64, int8) {
+	var cur any = f.Properties
+	for _, k := range cs.weight {
+		m, _ := cur.(map[string]any)
+		cur = m[k]
+	}
+	w, _ := cur.(float64)
+	v, _ := f.Properties[cs.category].(string)
+	for i, x := range cs.values {
+		if x == v && i < 8 {
+			return w, int8(i)
+		}
+	}
+	return w, -1
+}
+
+// clusterLayer draws a point report layer at a cluster zoom: every grid cell
+// (see tile.Grid) with two or more matching, visible reports becomes one
+// cluster feature at the reports' mean position; a cell with one report
+// shows that report. Non-point reports are drawn as they are.
+func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterSpec, t maptile.Tile, q layers.Query, v view) (tile.Layer, error) {
+	tl := tile.Layer{Name: l.ID}
+	grid := tile.NewGrid(t)
+	snap := l.Snapshot()
+	lo, hi := ptindex.Bounds(q.Time)
+	buffered := tile.BufferedBound(t)
+	var others []*layers.Feature // visible non-point features in the buffered tile
+	// add takes one candidate point through the filters and the view.
+	add := func(a *tile.Agg, f *layers.Feature, qx, qy uint32, w float64, cat int8, start int64) {
+		if q.Match != nil && !q.Match(f) {
+			return
+		}
+		sf := v.Show(l, f)
+		if sf == nil {
+			return
+		}
+		if sf != f { // coarsened: cluster it where the reader sees it
+			p, ok := sf.Geometry.(orb.Point)
+			if !ok {
+				return
+			}
+			qx, qy = tile.Quantize(p)
+			if a = grid.At(qx, qy); a == nil {
+				return
+			}
+		}
+		a.Add(qx, qy, w, int(cat), start, start != 0, sf, 0)
+	}
+	if ix := s.tiles.index(l, snap); ix != nil {
+		for i := range grid.Cells {
+			if err := cx.Err(); err != nil {
+				return tl, err
+			}
+			a := &grid.Cells[i]
+			clo, chi := a.Cell.Range()
+			es := ix.Range(clo, chi)
+			for j := range es {
+				e := &es[j]
+				if !e.Overlaps(lo, hi) {
+					continue
+				}
+				add(a, e.F, e.QX, e.QY, e.Weight, e.Cat, startNs(e.F))
+			}
+		}
+		others = ix.Others
+	} else {
+		var cover orb.Bound
+		for i, c := range grid.Cells {
+			if i == 0 {
+				cover = c.Cell.Bound()
+			} else {
+				cover = cover.Union(c.Cell.Bound())
+			}
+		}
+		cover = pad(cover)
+		var err error
+		n := 0
+		snap.Search(cover, func(f *layers.Feature) bool {
+			if n++; n&1023 == 0 && cx.Err() != nil {
+				err = cx.Err()
+				return false
+			}
+			p, ok := f.Geometry.(orb.Point)
+			if !ok {
+				others = append(others, f)
+				return true
+			}
+			if !q.Time.Overlaps(f.Start, f.End) {
+				return true
+			}
+			qx, qy := tile.Quantize(p)
+			if a := grid.At(qx, qy); a != nil {
+				w, cat := spec.describe(f)
+				add(a, f, qx, qy, w, cat, startNs(f))
+			}
+			return true
+		})
+		if err != nil {
+			return tl, err
+		}
+	}
+	for i := range grid.Cells {
+		a := &grid.Cells[i]
+		if a.N == 0 {
+			continue
+		}
+		c := a.Centroid()
+		if !tile.InBuffer(t, c) {
+			continue // drawn by the neighbouring tile
+		}
+		if a.N == 1 {
+			f := a.First.(*layers.Feature)
+			tl.Features = append(tl.Features, tile.Feature{Geometry: f.Geometry, Props: tileProps(f)})
+			continue
+		}
+		tl.Features = append(tl.Features, tile.Feature{ID: a.Cell.ID(), Geometry: c, Props: spec.props(a)})
+	}
+	// Lines and areas among reports are not clustered.
+	bb := geo.BBox{West: buffered.Min[0], South: buffered.Min[1], East: buffered.Max[0], North: buffered.Max[1]}
+	var rest []*layers.Feature
+	for _, f := range others {
+		if _, isPoint := f.Geometry.(orb.Point); isPoint || !bb.IntersectsGeometry(f.Geometry) || !q.Time.Overlaps(f.Start, f.End) {
+			continue
+		}
+		if q.Match != nil && !q.Match(f) {
+			continue
+		}
+		if sf := v.Show(l, f); sf != nil && sf.Geometry != nil {
+			rest = append(rest, sf)
+		}
+	}
+	sortByPriority(rest)
+	for _, f := range rest {
+		tl.Features = append(tl.Features, tile.Feature{Geometry: f.Geometry, Props: tileProps(f)})
+	}
+	return tl, nil
+}
+
+func startNs(f *layers.Feature) int64 {
+	if f.Start.IsZero() {
+		return 0
+	}
+	return f.Start.UnixNano()
+}
+
+// props are a cluster's tile properties: clustered, cluster_id,
+// point_count, point_count_abbreviated, latest_observed_at, the sum named by
+// sumName and one count per category value ({category}_{value}).
+func (cs clusterSpec) props(a *tile.Agg) map[string]any {
+	m := map[string]any{
+		"clustered":               true,
+		"cluster_id":              strconv.FormatUint(a.Cell.ID(), 10),
+		"point_count":             a.N,
+		"point_count_abbreviated": tile.Abbreviate(a.N),
+		cs.sumName:                a.Sum,
+	}
+	if a.HasLatest {
+		m["latest_observed_at"] = time.Unix(0, a.Latest).UTC().Format(time.RFC3339)
+	}
+	for i, v := range cs.values {
+		if i < len(a.Counts) {
+			m[cs.category+"_"+v] = a.Counts[i]
+		}
+	}
+	return m
+}
+
+// handleClusterLeaves serves GET /collections/{id}/clusters/{cluster_id}/leaves:
+// the reports of a tile cluster, with the same filter parameters as the tile
+// (pass the tile's query string), as a GeoJSON FeatureCollection paged by
+// limit (default 100, at most 10,000) and offset.
+func (s *Server) handleClusterLeaves(c echo.Context) error {
+	cat, err := s.Catalog()
+	if err != nil {
+		return err
+	}
+	l, err := cat.Lookup(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	if _, ok := clusterSpecOf(l); !ok {
+		return layers.Errorf(layers.ENOTFOUND, "collection %q is not clustered", l.ID)
+	}
+	cell, ok := tile.ParseClusterID(c.Param("cluster_id"))
+	if !ok || cell.Z < tile.CellShift {
+		return layers.Errorf(layers.ENOTFOUND, "cluster %q does not exist", c.Param("cluster_id"))
+	}
+	limit, offset := 100, 0
+	if v := c.QueryParam("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 10000 {
+			return layers.Errorf(layers.EINVALID, "parameter limit: want an integer from 1 to 10000, got %q", v)
+		}
+	}
+	if v := c.QueryParam("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			return layers.Errorf(layers.EINVALID, "parameter offset: want an integer >= 0, got %q", v)
+		}
+	}
+	q, err := s.parseFilters(c, l)
+	if err != nil {
+		return err
+	}
+	v := s.viewOf(c)
+	leaves, err := s.clusterLeaves(ctx(c), l, cell, q, v)
+	if err != nil {
+		return err
+	}
+	fc := geojson.NewFeatureCollection()
+	for i := offset; i < len(leaves) && i < offset+limit; i++ {
+		f := leaves[i]
+		gf := geojson.NewFeature(f.Geometry)
+		gf.ID = f.ID
+		gf.Properties = f.Properties
+		fc.Append(gf)
+	}
+	fc.ExtraMembers = geojson.Properties{"numberMatched": len(leaves), "numberReturned": len(fc.Features),
+		"cluster_id": c.Param("cluster_id"), "bbox": []float64{cell.Bound().Min[0], cell.Bound().Min[1], cell.Bound().Max[0], cell.Bound().Max[1]}}
+	return c.JSON(http.StatusOK, fc)
+}
+
+// clusterLeaves returns the visible point reports of a cell that pass the
+// filters, in id order, as the reader may see them.
+func (s *Server) clusterLeaves(cx context.Context, l *layers.Layer, cell tile.Cell, q layers.Query, v view) ([]*layers.Feature, error) {
+	b := pad(cell.Bound())
+	q.BBox = &geo.BBox{West: b.Min[0], South: b.Min[1], East: b.Max[0], North: b.Max[1]}
+	q = visibleQuery(v, l, q)
+	page, err := l.Snapshot().Query(cx, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []*layers.Feature
+	for _, f := range page.Features {
+		sf := v.Show(l, f)
+		if sf == nil {
+			continue
+		}
+		p, ok := sf.Geometry.(orb.Point)
+		if !ok {
+			continue
+		}
+		if qx, qy := tile.Quantize(p); tile.CellOf(qx, qy, cell.Z) != cell {
+			continue
+		}
+		out = append(out, sf)
+	}
+	return out, nil
+}
+
+// pad grows a cell's bound by a hair so that float rounding in the bound
+// never loses a point that tile.Quantize puts in the cell; callers then keep
+// only the points whose quantised cell matches.
+func pad(b orb.Bound) orb.Bound {
+	const eps = 1e-9
+	return orb.Bound{Min: orb.Point{b.Min[0] - eps, b.Min[1] - eps}, Max: orb.Point{b.Max[0] + eps, b.Max[1] + eps}}
+}

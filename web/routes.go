@@ -14,5 +14,7 @@ func (s *Server) routes() {
 	e.GET("/readyz", s.handleReadyz)
 	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
 	e.Match(get, "/tiles/:layers/:z/:x/:y", s.handleTile)
+	e.Match(get, "/tiles/:layers", s.handleTileJSON)
+	e.Match(get, "/styles/troopmap.json", s.handleStyle)
 	e.Match(get, "/collections/:id/clusters/:cluster_id/leaves", s.handleClusterLeaves)
 }

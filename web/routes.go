@@ -17,4 +17,14 @@ func (s *Server) routes() {
 	e.Match(get, "/tiles/:layers", s.handleTileJSON)
 	e.Match(get, "/styles/troopmap.json", s.handleStyle)
 	e.Match(get, "/collections/:id/clusters/:cluster_id/leaves", s.handleClusterLeaves)
+
+	// OGC API – Features, Parts 1–3.
+	e.Match(get, "/", s.handleLanding)
+	e.Match(get, "/api", s.handleAPI)
+	e.Match(get, "/conformance", s.handleConformance)
+	e.Match(get, "/collections", s.handleCollections)
+	e.Match(get, "/collections/:id", s.handleCollection)
+	e.Match(get, "/collections/:id/items", s.handleItems)
+	e.Match(get, "/collections/:id/items/:fid", s.handleItem)
+	e.Match(get, "/collections/:id/queryables", s.handleQueryables)
 }

@@ -5,6 +5,7 @@ package web
 
 import (
 	"context"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -44,6 +45,7 @@ type Server struct {
 	expensive chan struct{} // semaphore for expensive requests
 	metrics   *metrics
 	tiles     *tileService
+	pages     *template.Template // the HTML pages, parsed once
 }
 
 // New builds the server and its routes.
@@ -52,7 +54,7 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	s := &Server{cfg: cfg, log: cfg.Logger, limits: cfg.Limits.withDefaults()}
+	s := &Server{cfg: cfg, log: cfg.Logger, limits: cfg.Limits.withDefaults(), pages: parsePages()}
 	s.expensive = make(chan struct{}, s.limits.MaxExpensive)
 	s.metrics = newMetrics(s)
 	s.tiles = newTileService(cfg.Tiles)

@@ -102,6 +102,11 @@ func (s *Server) extraAPIPaths(paths obj, cat *layers.Catalog) {
 			pathParam("y", "row, optionally with .mvt or .pbf")},
 		obj{"200": obj{"description": "the tile", "content": obj{mvtType: obj{"schema": obj{"type": "string", "format": "binary"}}}},
 			"204": obj{"description": "the tile is empty"}}, "400", "404")}
+	paths["/tiles/{layers}"] = obj{"get": op("getTileJSON", "TileJSON", "TileJSON 3.0.0 for one or more comma-separated layers.",
+		[]any{pathParam("layers", "comma-separated collection ids")},
+		obj{"200": obj{"description": "the TileJSON document", "content": obj{mimeJSON: obj{"schema": obj{"type": "object"}}}}}, "400", "404")}
+	paths["/styles/troopmap.json"] = obj{"get": op("getStyle", "Map style", "A MapLibre style over every layer's tiles.", []any{},
+		obj{"200": obj{"description": "the style", "content": obj{mimeJSON: obj{"schema": obj{"type": "object"}}}}})}
 	for _, l := range cat.Layers() {
 		if _, ok := clusterSpecOf(l); !ok {
 			continue

@@ -35,11 +35,12 @@ func AreaMetas() []layers.Meta {
 		return layers.Meta{ID: id, Title: title, Description: desc, Kind: layers.KindArea,
 			MinZoom: 0, MaxZoom: 14, Attribution: naturalEarth}
 	}
+	zone := func(m layers.Meta) layers.Meta { m.Zone = true; return m }
 	return []layers.Meta{
-		area(Donbas, "Donbas", "Donetsk (UA-14) and Luhansk (UA-09) oblasts."),
-		area(Crimea, "Crimea", "The Autonomous Republic of Crimea (UA-43) and Sevastopol (UA-40)."),
-		area(NorthernBorderZone, "Northern border zone", "The band within 50 km, on both sides, of Ukraine's land border with Belarus and with Russia along Chernihiv and Sumy oblasts."),
-		area(EasternBorderZone, "Eastern border zone", "The band within 50 km, on both sides, of Ukraine's land border with Russia along Kharkiv, Luhansk and Donetsk oblasts, down to the Sea of Azov."),
+		zone(area(Donbas, "Donbas", "Donetsk (UA-14) and Luhansk (UA-09) oblasts.")),
+		zone(area(Crimea, "Crimea", "The Autonomous Republic of Crimea (UA-43) and Sevastopol (UA-40).")),
+		zone(area(NorthernBorderZone, "Northern border zone", "The band within 50 km, on both sides, of Ukraine's land border with Belarus and with Russia along Chernihiv and Sumy oblasts.")),
+		zone(area(EasternBorderZone, "Eastern border zone", "The band within 50 km, on both sides, of Ukraine's land border with Russia along Kharkiv, Luhansk and Donetsk oblasts, down to the Sea of Azov.")),
 		area(Oblasts, "Oblasts", "All 27 first-level administrative units of Ukraine (ISO 3166-2:UA)."),
 	}
 }

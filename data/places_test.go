@@ -42,6 +42,11 @@ func TestPlacesLocate(t *testing.T) {
 		minKm, maxKm float64
 	}{
 		{"Kharkiv", orb.Point{36.2304, 49.9935}, []string{EasternBorderZone}, "UA-63", 28, 42},
+		// Kyiv is "about 90 km" from Belarus in the press. Natural Earth's
+		// 1:10m border is generalised (861 km of UA–BY line against 1,084
+		// km officially): its vertex at 51.2354°N 30.5409°E, 87.3 km due
+		// north of the centre, stands in for the real bend of the border
+		// near the Dnieper. The test allows the few kilometres that costs.
 		{"Kyiv", orb.Point{30.5234, 50.4501}, nil, "UA-30", 85, 100},
 		{"Donetsk city", orb.Point{37.8028, 48.0159}, []string{Donbas}, "UA-14", 60, 110},
 		{"Simferopol", orb.Point{34.1024, 44.9521}, []string{Crimea}, "UA-43", 250, 450},

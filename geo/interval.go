@@ -66,12 +66,12 @@ func ParseInterval(s string) (Interval, error) {
 	var iv Interval
 	var err error
 	if !open(parts[0]) {
-		if iv.Start, err = parseBound(parts[0], false); err != nil {
+		if iv.Start, err = ParseTimeBound(parts[0], false); err != nil {
 			return Interval{}, fmt.Errorf("start: %w", err)
 		}
 	}
 	if !open(parts[1]) {
-		if iv.End, err = parseBound(parts[1], true); err != nil {
+		if iv.End, err = ParseTimeBound(parts[1], true); err != nil {
 			return Interval{}, fmt.Errorf("end: %w", err)
 		}
 	}
@@ -81,7 +81,10 @@ func ParseInterval(s string) (Interval, error) {
 	return iv, nil
 }
 
-func parseBound(s string, end bool) (time.Time, error) {
+// ParseTimeBound parses one end of an interval: an RFC 3339 date-time, or a
+// full date, which means the start of that day, or its last instant when
+// end is true.
+func ParseTimeBound(s string, end bool) (time.Time, error) {
 	if len(s) == len("2006-01-02") {
 		t, err := time.Parse("2006-01-02", s)
 		if err != nil {

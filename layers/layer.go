@@ -33,6 +33,9 @@ type Meta struct {
 	MinZoom     int
 	MaxZoom     int
 	Attribution string
+	// Zone marks an area layer whose id reports carry in their zones
+	// property when they lie in it; /stats/zones reports per zone layer.
+	Zone bool
 	// Window, when set, cuts a feature to a query's time window: the
 	// movements layer keeps only the part of a track whose reports fall in
 	// it. It returns nil when nothing is left and never changes f. Queries

@@ -27,4 +27,6 @@ func (s *Server) routes() {
 	e.Match(get, "/collections/:id/items", s.handleItems)
 	e.Match(get, "/collections/:id/items/:fid", s.handleItem)
 	e.Match(get, "/collections/:id/queryables", s.handleQueryables)
+	e.Match(get, "/stats/zones", s.handleZoneStats)
+	e.Match(get, "/collections/:id/items/:fid/stats", s.handleAreaStats)
 }

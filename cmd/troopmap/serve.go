@@ -200,10 +200,11 @@ func newPlaces(area []*layers.Layer) (*layers.Places, error) {
 	var zones []*layers.Layer
 	var oblasts *layers.Layer
 	for _, l := range area {
-		if l.ID == data.Oblasts {
-			oblasts = l
-		} else {
+		switch {
+		case l.Zone:
 			zones = append(zones, l)
+		case l.ID == data.Oblasts:
+			oblasts = l
 		}
 	}
 	return layers.NewPlaces(zones, oblasts, borders), nil

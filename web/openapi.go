@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -107,6 +108,32 @@ func (s *Server) extraAPIPaths(paths obj, cat *layers.Catalog) {
 		obj{"200": obj{"description": "the TileJSON document", "content": obj{mimeJSON: obj{"schema": obj{"type": "object"}}}}}, "400", "404")}
 	paths["/styles/troopmap.json"] = obj{"get": op("getStyle", "Map style", "A MapLibre style over every layer's tiles.", []any{},
 		obj{"200": obj{"description": "the style", "content": obj{mimeJSON: obj{"schema": obj{"type": "object"}}}}})}
+	statsParam := func(name, desc string, enum ...string) obj {
+		sch := obj{"type": "string"}
+		if len(enum) > 0 {
+			sch["enum"] = enum
+		}
+		return obj{"name": name, "in": "query", "required": false, "description": desc, "schema": sch}
+	}
+	statsParams := []any{
+		statsParam("from", "start: RFC 3339 date-time or date; default: the reports' earliest observed_at"),
+		statsParam("to", "end: RFC 3339 date-time or date (the whole day); default: the reports' latest time"),
+		statsParam("interval", "interval length; days start 00:00 UTC, weeks on Monday", layers.StatsDay, layers.StatsWeek),
+		statsParam("f", "json (default) or csv", "json", "csv"),
+	}
+	statsOK := obj{"200": obj{"description": "counts and sums per area and interval, with the change from the interval before",
+		"content": obj{mimeJSON: obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}
+	paths["/stats/zones"] = obj{"get": op("getZoneStats", "Zone statistics",
+		"Per zone layer and interval: troop-concentration reports and personnel low/best/high, incidents by event type and fatalities, and the change from the interval before.",
+		append(slices.Clone(statsParams), statsParam("zone", "comma-separated zone ids; default: every zone")), statsOK, "400")}
+	for _, l := range cat.Layers() {
+		if l.Kind != layers.KindArea {
+			continue
+		}
+		paths["/collections/"+l.ID+"/items/{featureId}/stats"] = obj{"get": op("areaStats-"+l.ID, l.Title+": statistics of one feature",
+			"The zone statistics for the reports that meet one feature of "+l.ID+".",
+			append([]any{ref("featureId")}, statsParams...), statsOK, "400", "404")}
+	}
 	for _, l := range cat.Layers() {
 		if _, ok := clusterSpecOf(l); !ok {
 			continue

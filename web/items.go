@@ -147,9 +147,14 @@ func (s *Server) handleItems(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := negotiate(c, mimeGeoJSON)
+	f, d, err := negotiateItems(c)
 	if err != nil {
 		return err
+	}
+	if d != nil {
+		if r.q, err = downloadPage(c, r.q); err != nil {
+			return err
+		}
 	}
 	v := s.viewOf(c)
 	page, err := l.Snapshot().Query(ctx(c), visibleQuery(v, l, r.q))
@@ -161,6 +166,12 @@ func (s *Server) handleItems(c echo.Context) error {
 		if sf := v.Show(l, ft); sf != nil {
 			shown = append(shown, sf)
 		}
+	}
+	if d != nil {
+		if !c.QueryParams().Has("limit") && page.Matched-r.q.Offset > maxDownload {
+			return layers.Errorf(layers.ETOOLARGE, "%d features match, more than one download holds (%d); narrow the filters or page with limit and offset", page.Matched, maxDownload)
+		}
+		return s.serveDownload(c, d, l, shown)
 	}
 	head := collectionHead{Matched: page.Matched, Returned: len(shown), TimeStamp: time.Now(),
 		Links: s.itemsLinks(c, l, f, r, page.Matched)}

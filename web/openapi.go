@@ -66,8 +66,8 @@ func (s *Server) openAPI(base string, cat *layers.Catalog) obj {
 		paths[p+"/items"] = obj{"get": op("items-"+l.ID, l.Title+": features",
 			"The features of "+l.ID+", filtered and paged. Every query parameter not listed is refused with 400.",
 			itemsParameters(l), obj{"200": obj{"description": "A page of features", "headers": contentCrsHeader(),
-				"content": obj{mimeGeoJSON: obj{"schema": ref("featureCollectionGeoJSON")}, mimeHTML: obj{"schema": obj{"type": "string"}}}}},
-			"400", "404", "406")}
+				"content": itemsContent()}},
+			"400", "404", "406", "413")}
 		paths[p+"/items/{featureId}"] = obj{"get": op("item-"+l.ID, l.Title+": one feature", "One feature of "+l.ID+".",
 			[]any{ref("featureId"), ref("f"), ref("crs")}, obj{"200": obj{"description": "The feature", "headers": contentCrsHeader(),
 				"content": obj{mimeGeoJSON: obj{"schema": ref("featureGeoJSON")}, mimeHTML: obj{"schema": obj{"type": "string"}}}}},
@@ -192,6 +192,10 @@ func contentCrsHeader() obj {
 func itemsParameters(l *layers.Layer) []any {
 	ps := []any{}
 	for _, n := range append(itemsParams(), filterParams()...) {
+		if n == "f" {
+			ps = append(ps, itemsFormatParam())
+			continue
+		}
 		ps = append(ps, ref(n))
 	}
 	if schema, ok := layers.ReportSchema(l.ID); ok {
@@ -255,6 +259,7 @@ func responses() obj {
 		"400": e("A parameter is unknown or has a bad value; the description names it."),
 		"404": e("No such collection or feature."),
 		"406": e("None of the representations in Accept is available."),
+		"413": e("More features match than one download holds; narrow the filters or page with limit and offset."),
 		"503": e("The layers are still loading."),
 	}
 }

@@ -43,6 +43,7 @@ type env struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the HTTP server (the default when no subcommand is given)", runServe},
+		{"gen", "write a reproducible synthetic report set (GeoJSON) for load tests", runGen},
 	}
 }
 

@@ -8,11 +8,14 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"troopmap/data"
 	"troopmap/layers"
+	"troopmap/layers/synth"
 	"troopmap/web"
 )
 
@@ -27,6 +30,10 @@ type serveConfig struct {
 	ShutdownTimeout   time.Duration
 	Limits            web.Limits
 	MaxSpeedKmh       float64
+	Reports           string // report file loaded at start (see gen)
+	CORSOrigins       string
+	Tiles             web.TileConfig
+	TileCacheMB       int64
 }
 
 func parseServe(e *env, args []string) (serveConfig, error) {
@@ -46,6 +53,11 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	fs.IntVar(&c.Limits.ExpensiveLimit, "expensive-limit", d.ExpensiveLimit, "page size from which an items request counts as expensive")
 	fs.IntVar(&c.Limits.ExpensiveMaxZoom, "expensive-max-zoom", d.ExpensiveMaxZoom, "tiles at this zoom or lower count as expensive")
 	fs.Float64Var(&c.MaxSpeedKmh, "max-speed-kmh", layers.DefaultMaxSpeedKmh, "movement legs faster than this are flagged implausible_speed (env TROOPMAP_MAX_SPEED_KMH)")
+	fs.StringVar(&c.Reports, "reports", e.envOr("TROOPMAP_REPORTS", ""), "GeoJSON report file to load at start, as written by 'troopmap gen' (env TROOPMAP_REPORTS)")
+	fs.StringVar(&c.CORSOrigins, "cors-origins", e.envOr("TROOPMAP_CORS_ORIGINS", "*"), "comma-separated origins allowed to GET from browsers; * for any, empty for none (env TROOPMAP_CORS_ORIGINS)")
+	fs.StringVar(&c.Tiles.CacheControl, "tile-cache-control", e.envOr("TROOPMAP_TILE_CACHE_CONTROL", "no-cache"), "Cache-Control of tiles, TileJSON and the style (env TROOPMAP_TILE_CACHE_CONTROL)")
+	fs.Int64Var(&c.TileCacheMB, "tile-cache-mb", envInt64(e, "TROOPMAP_TILE_CACHE_MB", 256), "memory for encoded tiles, in MiB; 0 turns the cache off (env TROOPMAP_TILE_CACHE_MB)")
+	fs.IntVar(&c.Tiles.ClusterMaxZoom, "cluster-max-zoom", int(envInt64(e, "TROOPMAP_CLUSTER_MAX_ZOOM", 14)), "point reports are clustered in tiles below this zoom; 0 turns clustering off (env TROOPMAP_CLUSTER_MAX_ZOOM)")
 	if v := e.getenv("TROOPMAP_MAX_SPEED_KMH"); v != "" {
 		if err := fs.Set("max-speed-kmh", v); err != nil {
 			return c, fmt.Errorf("TROOPMAP_MAX_SPEED_KMH: %w", err)
@@ -60,7 +72,28 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
 	}
+	if c.TileCacheMB < 0 || c.Tiles.ClusterMaxZoom < 0 || c.Tiles.ClusterMaxZoom > 21 {
+		return c, fmt.Errorf("serve: --tile-cache-mb must be >= 0 and --cluster-max-zoom within 0..21")
+	}
+	c.Tiles.CacheBytes = c.TileCacheMB << 20
+	if c.TileCacheMB == 0 {
+		c.Tiles.CacheBytes = -1
+	}
+	if c.Tiles.ClusterMaxZoom == 0 {
+		c.Tiles.ClusterMaxZoom = -1
+	}
 	return c, nil
+}
+
+// corsOrigins splits the --cors-origins list; an empty list turns CORS off.
+func corsOrigins(s string) []string {
+	out := []string{}
+	for _, o := range strings.Split(s, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func newLogger(e *env, level string) (*slog.Logger, error) {
@@ -80,7 +113,8 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: log, Limits: cfg.Limits})
+	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: log, Limits: cfg.Limits,
+		CORSOrigins: corsOrigins(cfg.CORSOrigins), Tiles: cfg.Tiles})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
@@ -142,6 +176,10 @@ func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig) (*layer
 	}
 	all := append([]*layers.Layer{}, area...)
 	var reports []*layers.Layer
+	extra, err := readReportFile(ctx, log, cfg.Reports)
+	if err != nil {
+		return nil, err
+	}
 	for _, m := range layers.ReportMetas() {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -151,6 +189,8 @@ func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig) (*layer
 		if err != nil {
 			return nil, err
 		}
+		fs = append(fs, extra[m.ID]...)
+		delete(extra, m.ID)
 		if err := l.Load(fs); err != nil {
 			return nil, fmt.Errorf("load %s: %w", m.ID, err)
 		}
@@ -159,6 +199,9 @@ func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig) (*layer
 		}
 		all = append(all, l)
 		reports = append(reports, l)
+	}
+	for id := range extra {
+		return nil, fmt.Errorf("report file %s: collection %q is not a report layer", cfg.Reports, id)
 	}
 	tc, ok := findLayer(reports, layers.TroopConcentrations)
 	if !ok {
@@ -217,4 +260,31 @@ func findLayer(ls []*layers.Layer, id string) (*layers.Layer, bool) {
 		}
 	}
 	return nil, false
+}
+
+// readReportFile reads the --reports file, grouped by collection.
+func readReportFile(ctx context.Context, log *slog.Logger, path string) (map[string][]*layers.Feature, error) {
+	out := map[string][]*layers.Feature{}
+	if path == "" {
+		return out, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("report file: %w", err)
+	}
+	defer f.Close()
+	start := time.Now()
+	n := 0
+	err = synth.Read(ctx, f, func(r synth.Report) error {
+		out[r.Collection] = append(out[r.Collection], r.Feature)
+		if n++; n%250_000 == 0 {
+			log.Info("reading reports", "file", path, "n", n)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("report file %s: %w", path, err)
+	}
+	log.Info("read report file", "file", path, "n", n, "took", time.Since(start).Round(time.Millisecond))
+	return out, nil
 }

@@ -57,11 +57,16 @@ func typeOfValue(v any) FieldType {
 // (zones) are handled by the web layer's exact matching.
 func Queryables(l *Layer) []Field {
 	var out []Field
+	hasID := false
 	for _, f := range Properties(l) {
+		hasID = hasID || f.Name == "id"
 		switch f.Type {
 		case TypeString, TypeNumber, TypeInteger, TypeBoolean, TypeTime, TypeURL:
 			out = append(out, f)
 		}
+	}
+	if !hasID {
+		out = append([]Field{{Name: "id", Type: TypeString, Description: "the feature's id"}}, out...)
 	}
 	return out
 }

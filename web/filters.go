@@ -7,12 +7,14 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"troopmap/geo"
+	"troopmap/geo/cql2"
 	"troopmap/layers"
 )
 
 // parseFilters reads the filter parameters that the items and tile routes
-// share: datetime and the declared property parameters (the queryables of the
-// layer's report schema). Both routes call it, so the same filter always
+// share: datetime, the declared property parameters (the queryables of the
+// layer's report schema) and a CQL2 filter (filter, filter-lang,
+// filter-crs); all of them must hold. Both routes call it, so the same filter always
 // selects the same features. It returns a Query with Time and Match set.
 func (s *Server) parseFilters(c echo.Context, l *layers.Layer) (layers.Query, error) {
 	var q layers.Query
@@ -38,6 +40,11 @@ func (s *Server) parseFilters(c echo.Context, l *layers.Layer) (layers.Query, er
 			preds = append(preds, p)
 		}
 	}
+	if p, err := parseCQL(params, l); err != nil {
+		return q, err
+	} else if p != nil {
+		preds = append(preds, p)
+	}
 	if len(preds) > 0 {
 		q.Match = func(f *layers.Feature) bool {
 			for _, p := range preds {
@@ -49,6 +56,51 @@ func (s *Server) parseFilters(c echo.Context, l *layers.Layer) (layers.Query, er
 		}
 	}
 	return q, nil
+}
+
+// maxFilterLen bounds a CQL2 filter; real filters are far shorter.
+const maxFilterLen = 64 << 10
+
+// parseCQL compiles the filter parameter against the layer's queryables; nil
+// when there is no filter.
+func parseCQL(params map[string][]string, l *layers.Layer) (func(*layers.Feature) bool, error) {
+	lang := "cql2-text"
+	if v, ok := params["filter-lang"]; ok {
+		lang = v[0]
+	}
+	var opts layers.FilterOptions
+	if v, ok := params["filter-crs"]; ok {
+		crs, err := geo.ParseCRS(v[0])
+		if err != nil {
+			return nil, layers.Errorf(layers.EINVALID, "parameter filter-crs: %v", err)
+		}
+		opts.ToLonLat = crs.ToLonLat()
+	}
+	v, ok := params["filter"]
+	if !ok {
+		if lang != "cql2-text" && lang != "cql2-json" && lang != "cql-text" {
+			return nil, layers.Errorf(layers.EINVALID, "parameter filter-lang: %q is not cql2-text or cql2-json", lang)
+		}
+		return nil, nil
+	}
+	src := v[0]
+	if len(src) > maxFilterLen {
+		return nil, layers.Errorf(layers.EINVALID, "parameter filter: longer than %d bytes", maxFilterLen)
+	}
+	var e cql2.Expr
+	var err error
+	switch lang {
+	case "cql2-text", "cql-text": // cql-text is the pre-1.0 name GDAL 3.6 sends
+		e, err = cql2.ParseText(src)
+	case "cql2-json":
+		e, err = cql2.ParseJSON([]byte(src))
+	default:
+		return nil, layers.Errorf(layers.EINVALID, "parameter filter-lang: %q is not cql2-text or cql2-json", lang)
+	}
+	if err != nil {
+		return nil, layers.Errorf(layers.EINVALID, "parameter filter: %v", err)
+	}
+	return layers.CompileFilter(e, layers.Queryables(l), opts)
 }
 
 // propertyPredicate matches a property exactly; for array properties (zones)

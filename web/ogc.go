@@ -41,6 +41,13 @@ func conformanceClasses() []string {
 		confPrefix2 + "crs",
 		confPrefix3 + "queryables",
 		confPrefix3 + "queryables-query-parameters",
+		confPrefix3 + "filter",
+		confPrefix3 + "features-filter",
+		confPrefixCQL + "cql2-text",
+		confPrefixCQL + "cql2-json",
+		confPrefixCQL + "basic-cql2",
+		confPrefixCQL + "advanced-comparison-operators",
+		confPrefixCQL + "basic-spatial-functions",
 		"http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting",
 	}
 }

@@ -202,6 +202,13 @@ func TestConformance(t *testing.T) {
 		"http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 		"http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs",
 		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/filter",
+		"http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/features-filter",
+		"http://www.opengis.net/spec/cql2/1.0/conf/cql2-text",
+		"http://www.opengis.net/spec/cql2/1.0/conf/cql2-json",
+		"http://www.opengis.net/spec/cql2/1.0/conf/basic-cql2",
+		"http://www.opengis.net/spec/cql2/1.0/conf/advanced-comparison-operators",
+		"http://www.opengis.net/spec/cql2/1.0/conf/basic-spatial-functions",
 	} {
 		if !slices.Contains(doc.ConformsTo, c) {
 			t.Errorf("conformance lacks %s", c)
@@ -621,10 +628,14 @@ func TestAPIDefinition(t *testing.T) {
 	for _, p := range items.Parameters {
 		names[p.Value.Name] = p.Value
 	}
-	for _, n := range []string{"bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "sortby", "properties", "skipGeometry", "f", "event_type", "verification", "zones"} {
+	for _, n := range []string{"bbox", "bbox-crs", "datetime", "limit", "offset", "crs", "filter", "filter-lang", "filter-crs", "sortby", "properties", "skipGeometry", "f", "event_type", "verification", "zones"} {
 		if names[n] == nil {
 			t.Errorf("items parameter %s not declared", n)
 		}
+	}
+	// GDAL sends filters only when it sees the old name cql-text.
+	if fl := names["filter-lang"]; fl == nil || !slices.Contains(fl.Schema.Value.Enum, any("cql-text")) {
+		t.Errorf("filter-lang enum lacks cql-text")
 	}
 	if names := doc.Paths.Find("/collections/squares/items").Get.Parameters; len(names) != len(itemsParams())+len(filterParams()) {
 		t.Errorf("squares declares %d parameters", len(names))
@@ -679,6 +690,64 @@ func TestResponsesMatchAPI(t *testing.T) {
 			Header: rec.Header(), Body: io.NopCloser(bytes.NewReader(rec.Body.Bytes()))}
 		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
 			t.Errorf("%s (%d): response fails the definition: %v", target, rec.Code, err)
+		}
+	}
+}
+
+func TestItemsFilter(t *testing.T) {
+	s := ogcServer(t)
+	merc := func(lon, lat float64) string {
+		const r = 6378137.0
+		return fmt.Sprintf("%f, %f", r*lon*math.Pi/180, r*math.Log(math.Tan(math.Pi/4+lat*math.Pi/360)))
+	}
+	for _, c := range []struct {
+		name string
+		q    url.Values
+		want []string
+	}{
+		{"text", url.Values{"filter": {"event_type = 'riots' AND ce_m >= 300"}},
+			expect(func(g gridPoint) bool { return g.event == "riots" && g.best >= 3 })},
+		{"text is the default language, cql-text its old name", url.Values{"filter": {"ce_m > 500 OR event_type IN ('protests')"}, "filter-lang": {"cql-text"}},
+			expect(func(g gridPoint) bool { return g.best > 5 || g.event == "protests" }, "no-geom")},
+		{"json", url.Values{"filter-lang": {"cql2-json"}, "filter": {`{"op":"and","args":[{"op":"=","args":[{"property":"event_type"},"battles"]},{"op":"<","args":[{"property":"observed_at"},{"timestamp":"2021-03-10T00:00:00Z"}]}]}`}},
+			expect(func(g gridPoint) bool { return g.event == "battles" && g.day < 9 })},
+		{"LIKE and BETWEEN", url.Values{"filter": {"location_name LIKE 'Place inc-00_' AND ce_m BETWEEN 100 AND 200"}},
+			expect(func(g gridPoint) bool { return g.id < "inc-010" && g.best >= 1 && g.best <= 2 })},
+		{"S_INTERSECTS polygon", url.Values{"filter": {"S_INTERSECTS(geometry, POLYGON((30 45, 31 45, 31 46, 30 46, 30 45)))"}},
+			expect(func(g gridPoint) bool { return g.lon <= 31 && g.lat <= 46 })},
+		{"S_INTERSECTS bbox in EPSG:3857", url.Values{"filter": {"S_INTERSECTS(geometry, BBOX(" + merc(30, 45) + ", " + merc(31, 46.001) + "))"},
+			"filter-crs": {"http://www.opengis.net/def/crs/EPSG/0/3857"}},
+			expect(func(g gridPoint) bool { return g.lon <= 31 && g.lat <= 46 })},
+		{"ANDed with bbox, datetime and property parameters", url.Values{"filter": {"ce_m < 300"}, "bbox": {"30,45,35,47"},
+			"datetime": {"2021-03-01/2021-03-31"}, "event_type": {"battles"}},
+			expect(func(g gridPoint) bool { return g.best < 3 && g.lon <= 35 && g.lat <= 47 && g.day <= 30 && g.event == "battles" })},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.q.Set("limit", "1000")
+			var fc featureCollection
+			getJSON(t, s.Handler(), "/collections/incidents/items?"+c.q.Encode(), &fc)
+			got := fc.ids()
+			sort.Strings(got)
+			if len(c.want) == 0 {
+				t.Fatal("the expected set is empty; the case tests nothing")
+			}
+			if !slices.Equal(got, c.want) || fc.NumberMatched != len(c.want) {
+				t.Errorf("got %d %v\nwant %v", fc.NumberMatched, got, c.want)
+			}
+		})
+	}
+	for _, c := range []struct{ q, want string }{
+		{"filter=" + url.QueryEscape("event_type = 'riots' AND"), "parameter filter: at position 25: expected a property name or a value, found the end of the filter"},
+		{"filter=" + url.QueryEscape("colour = 'red'"), `parameter filter: at position 1: "colour" is not a queryable`},
+		{"filter-lang=cql2-json&filter=" + url.QueryEscape(`{"op":"=","args":[{"property":"ce_m"}]}`), "parameter filter: at /args"},
+		{"filter-lang=sql&filter=x", "parameter filter-lang"},
+		{"filter-crs=EPSG:4326&filter=TRUE", "parameter filter-crs"},
+	} {
+		rec := do(t, s.Handler(), "GET", "/collections/incidents/items?"+c.q)
+		var body errorBody
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		if rec.Code != 400 || !strings.Contains(body.Description, c.want) {
+			t.Errorf("%s: %d %s, want 400 with %q", c.q, rec.Code, rec.Body, c.want)
 		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 // filterParams are read by parseFilters, shared by items and tiles. The
 // queryable properties of the layer come on top (see filterParamNames).
 func filterParams() []string {
-	return []string{"datetime"}
+	return []string{"datetime", "filter", "filter-lang", "filter-crs"}
 }
 
 // itemsParams are the items route's own parameters.

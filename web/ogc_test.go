@@ -720,7 +720,9 @@ func TestItemsFilter(t *testing.T) {
 			expect(func(g gridPoint) bool { return g.lon <= 31 && g.lat <= 46 })},
 		{"ANDed with bbox, datetime and property parameters", url.Values{"filter": {"ce_m < 300"}, "bbox": {"30,45,35,47"},
 			"datetime": {"2021-03-01/2021-03-31"}, "event_type": {"battles"}},
-			expect(func(g gridPoint) bool { return g.best < 3 && g.lon <= 35 && g.lat <= 47 && g.day <= 30 && g.event == "battles" })},
+			expect(func(g gridPoint) bool {
+				return g.best < 3 && g.lon <= 35 && g.lat <= 47 && g.day <= 30 && g.event == "battles"
+			})},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			c.q.Set("limit", "1000")

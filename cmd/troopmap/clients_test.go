@@ -340,7 +340,7 @@ print(json.dumps(out))
 	out := runTool(t, "/usr/bin/python3", "-c", script, s.base+"/")
 	var got struct {
 		Collections, Conformance, Queryables, IDs []string
-		Matched                                  int
+		Matched                                   int
 	}
 	if err := json.Unmarshal([]byte(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:]), &got); err != nil {
 		t.Fatalf("OWSLib output: %v\n%s", err, out)

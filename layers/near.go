@@ -15,6 +15,15 @@ import (
 type Near struct {
 	Center   orb.Point
 	RadiusKm float64
+	// Show, when set, gives the feature as the reader sees it; distances
+	// are measured to its geometry, so that a reader who sees coarsened
+	// positions cannot learn precise ones from distances or order. A nil
+	// result leaves the feature out.
+	Show func(*Feature) *Feature
+	// SlackKm is how far Show may move a geometry from where the index
+	// holds it (half the coarsening grid's diagonal); the search widens
+	// by it so that the order stays exact.
+	SlackKm float64
 }
 
 // MaxNearRadiusKm bounds Near.RadiusKm: beyond it the local approximations
@@ -43,7 +52,12 @@ func (s *Snapshot) nearPage(ctx context.Context, q Query) (Page, error) {
 	i := 0
 	s.Nearby(func(min, max [2]float64, f *Feature) float64 {
 		if f == nil {
-			return nodeSlack * boxDistanceKm(n.Center, orb.Bound{Min: min, Max: max})
+			return math.Max(0, nodeSlack*boxDistanceKm(n.Center, orb.Bound{Min: min, Max: max})-n.SlackKm)
+		}
+		if n.Show != nil {
+			if f = n.Show(f); f == nil || f.Geometry == nil {
+				return math.Inf(1)
+			}
 		}
 		return GeometryDistanceKm(n.Center, f.Geometry)
 	}, func(f *Feature, d float64) bool {

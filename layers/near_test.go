@@ -72,3 +72,26 @@ func mustInterval(t *testing.T, s string) geo.Interval {
 	}
 	return iv
 }
+
+// With Show, distances are those of the geometry the reader sees: a reader
+// shown a report moved 1° north measures it there.
+func TestNearMeasuresWhatTheReaderSees(t *testing.T) {
+	l := NewLayer(Meta{ID: "near"})
+	_ = l.Load([]*Feature{pointFeature("a", 30, 50.1, ""), pointFeature("b", 30, 50.2, ""), pointFeature("hidden", 30, 50.05, "")})
+	show := func(f *Feature) *Feature {
+		switch f.ID {
+		case "hidden":
+			return nil
+		case "a":
+			return NewFeature("a", orb.Point{30, 50.5}, nil)
+		}
+		return f
+	}
+	p, err := l.Snapshot().Query(context.Background(), Query{Near: &Near{Center: orb.Point{30, 50}, RadiusKm: 100, Show: show, SlackKm: 60}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(p); !slices.Equal(got, []string{"b", "a"}) || math.Abs(p.DistancesKm[1]-0.5*oneDegreeKm) > 0.01 {
+		t.Errorf("got %v at %v km, want b then a at %.2f km", got, p.DistancesKm, 0.5*oneDegreeKm)
+	}
+}

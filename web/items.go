@@ -1,6 +1,7 @@
 package web
 
 import (
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -97,6 +98,12 @@ func (s *Server) parseItems(c echo.Context, l *layers.Layer) (itemsRequest, erro
 		}
 		q.Less = layers.SortLess(keys, qs)
 	}
+	if q.Near, err = parseNear(params); err != nil {
+		return r, err
+	}
+	if q.Near != nil && q.Less != nil {
+		return r, layers.Errorf(layers.EINVALID, "parameters near and sortby: near orders features nearest first; leave sortby out")
+	}
 	if v, ok := get("properties"); ok {
 		r.opts.props, err = parseProperties(v, l)
 		if err != nil {
@@ -157,15 +164,24 @@ func (s *Server) handleItems(c echo.Context) error {
 		}
 	}
 	v := s.viewOf(c)
+	if r.q.Near != nil {
+		// Distances are measured to what the reader sees.
+		r.q.Near.Show = func(f *layers.Feature) *layers.Feature { return v.Show(l, f) }
+	}
 	page, err := l.Snapshot().Query(ctx(c), visibleQuery(v, l, r.q))
 	if err != nil {
 		return err
 	}
 	shown := make([]*layers.Feature, 0, len(page.Features))
-	for _, ft := range page.Features {
-		if sf := v.Show(l, ft); sf != nil {
-			shown = append(shown, sf)
+	for i, ft := range page.Features {
+		sf := v.Show(l, ft)
+		if sf == nil {
+			continue
 		}
+		if page.DistancesKm != nil {
+			sf = withProperty(sf, nearDistanceProp, math.Round(page.DistancesKm[i]*1000)/1000)
+		}
+		shown = append(shown, sf)
 	}
 	if d != nil {
 		if !c.QueryParams().Has("limit") && page.Matched-r.q.Offset > maxDownload {
@@ -257,6 +273,10 @@ func (s *Server) handleItem(c echo.Context) error {
 	}
 	links := append(selfLinks(base, path, f, mimeGeoJSON),
 		link{Href: base + "/collections/" + url.PathEscape(l.ID), Rel: "collection", Type: mimeJSON, Title: l.Title})
+	if l.Kind == layers.KindArea {
+		links = append(links, link{Href: base + p + "/stats", Rel: "related", Type: mimeJSON,
+			Title: "Weekly figures of the reports in this area (troop concentrations, personnel, incidents, fatalities)"})
+	}
 	opts := &encodeOpts{project: crs.FromLonLat()}
 	if f == formatHTML {
 		return s.page(c, "item", l.Title+": "+ft.ID, itemPage{Layer: l, Feature: ft, Links: links, Opts: opts})
@@ -269,4 +289,50 @@ func (s *Server) handleItem(c echo.Context) error {
 	b = appendLinks(b, links)
 	b = append(b, "}\n"...)
 	return c.Blob(http.StatusOK, mimeGeoJSON, b)
+}
+
+// nearDistanceProp is the property that carries a feature's distance from
+// the near point.
+const nearDistanceProp = "near_distance_km"
+
+// defaultNearRadiusKm is the radius of a near query without radius_km.
+const defaultNearRadiusKm = 50
+
+// parseNear reads near=lon,lat and radius_km (default 50, at most
+// layers.MaxNearRadiusKm).
+func parseNear(params url.Values) (*layers.Near, error) {
+	nv, hasNear := params["near"]
+	rv, hasRadius := params["radius_km"]
+	if !hasNear {
+		if hasRadius {
+			return nil, layers.Errorf(layers.EINVALID, "parameter radius_km: it needs near=lon,lat")
+		}
+		return nil, nil
+	}
+	pt, err := geo.ParseLonLat(nv[0])
+	if err != nil {
+		return nil, layers.Errorf(layers.EINVALID, "parameter near: %v", err)
+	}
+	n := &layers.Near{Center: pt, RadiusKm: defaultNearRadiusKm}
+	if hasRadius {
+		r, err := strconv.ParseFloat(strings.TrimSpace(rv[0]), 64)
+		if err != nil || math.IsNaN(r) || r <= 0 || r > layers.MaxNearRadiusKm {
+			return nil, layers.Errorf(layers.EINVALID, "parameter radius_km: want a number of kilometres above 0 and at most %d, got %q", layers.MaxNearRadiusKm, rv[0])
+		}
+		n.RadiusKm = r
+	}
+	return n, nil
+}
+
+// withProperty returns a copy of f with one more property; f is not
+// changed.
+func withProperty(f *layers.Feature, key string, value any) *layers.Feature {
+	props := make(map[string]any, len(f.Properties)+1)
+	for k, v := range f.Properties {
+		props[k] = v
+	}
+	props[key] = value
+	nf := *f
+	nf.Properties = props
+	return &nf
 }

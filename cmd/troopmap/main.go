@@ -44,6 +44,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run the HTTP server (the default when no subcommand is given)", runServe},
 		{"gen", "write a reproducible synthetic report set (GeoJSON) for load tests", runGen},
+		{"import", "import a CSV, KML, KMZ or GeoJSON file of reports, all or nothing", runImport},
+		{"export", "export a collection as GeoJSON, CSV, KML or GeoPackage, with filters", runExport},
 	}
 }
 

@@ -29,4 +29,8 @@ func (s *Server) routes() {
 	e.Match(get, "/collections/:id/queryables", s.handleQueryables)
 	e.Match(get, "/stats/zones", s.handleZoneStats)
 	e.Match(get, "/collections/:id/items/:fid/stats", s.handleAreaStats)
+
+	// The map page and its embedded scripts, styles and libraries.
+	e.Match(get, "/map", s.handleMap)
+	e.Match(get, "/static/:hash/*", s.handleStatic)
 }

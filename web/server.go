@@ -6,6 +6,7 @@ package web
 import (
 	"context"
 	"html/template"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"troopmap/layers"
+	"troopmap/web/ui"
 )
 
 // Config holds what the web layer needs from the operator.
@@ -30,6 +32,10 @@ type Config struct {
 	CORSOrigins []string
 	// Tiles configures the vector tile routes.
 	Tiles TileConfig
+	// MapStyleURL is an optional outside MapLibre style that the map page
+	// draws beneath troopmap's layers, e.g. a basemap on the operator's own
+	// network. Empty: the page draws only troopmap's own area layers.
+	MapStyleURL string
 }
 
 // Server serves troopmap over HTTP. Create it with New, then call SetCatalog
@@ -46,6 +52,7 @@ type Server struct {
 	metrics   *metrics
 	tiles     *tileService
 	pages     *template.Template // the HTML pages, parsed once
+	assets    *ui.Assets
 }
 
 // New builds the server and its routes.
@@ -54,10 +61,17 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	s := &Server{cfg: cfg, log: cfg.Logger, limits: cfg.Limits.withDefaults(), pages: parsePages()}
+	assets, err := ui.New()
+	if err != nil {
+		// The files are embedded at build time; failing here is a defect
+		// of the build, not of input.
+		panic(fmt.Sprintf("web: embedded map page: %v", err))
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, limits: cfg.Limits.withDefaults(), pages: parsePages(), assets: assets}
 	s.expensive = make(chan struct{}, s.limits.MaxExpensive)
 	s.metrics = newMetrics(s)
 	s.tiles = newTileService(cfg.Tiles)
+
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -34,6 +35,7 @@ type serveConfig struct {
 	CORSOrigins       string
 	Tiles             web.TileConfig
 	TileCacheMB       int64
+	MapStyleURL       string
 }
 
 func parseServe(e *env, args []string) (serveConfig, error) {
@@ -45,6 +47,7 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", 5*time.Second, "time allowed to read a request's headers")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", 60*time.Second, "time allowed to write a response (SSE streams are exempt)")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle keep-alive connection stays open")
+	fs.StringVar(&c.MapStyleURL, "map-style", e.envOr("TROOPMAP_MAP_STYLE", ""), "optional outside MapLibre style (http or https URL) drawn beneath troopmap's layers on the map page, e.g. a basemap on your own network (env TROOPMAP_MAP_STYLE; default: none, the page uses only troopmap's own area layers)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 15*time.Second, "how long a graceful shutdown waits for requests in flight")
 	d := web.DefaultLimits()
 	fs.Int64Var(&c.Limits.MaxBodyBytes, "max-body-bytes", envInt64(e, "TROOPMAP_MAX_BODY_BYTES", d.MaxBodyBytes), "largest request body accepted, in bytes; larger ones get 413 (env TROOPMAP_MAX_BODY_BYTES)")
@@ -82,6 +85,11 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	if c.Tiles.ClusterMaxZoom == 0 {
 		c.Tiles.ClusterMaxZoom = -1
 	}
+	if c.MapStyleURL != "" {
+		if u, err := url.Parse(c.MapStyleURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return c, fmt.Errorf("serve: --map-style %q: want an absolute http or https URL", c.MapStyleURL)
+		}
+	}
 	return c, nil
 }
 
@@ -114,7 +122,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: log, Limits: cfg.Limits,
-		CORSOrigins: corsOrigins(cfg.CORSOrigins), Tiles: cfg.Tiles})
+		CORSOrigins: corsOrigins(cfg.CORSOrigins), Tiles: cfg.Tiles, MapStyleURL: cfg.MapStyleURL})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

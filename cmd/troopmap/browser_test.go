@@ -1,0 +1,401 @@
+package main
+
+// Browser tests of the map page: the real server (run "serve" in-process)
+// driven by headless Chromium through chromedp. They need the Debian
+// packages chromium and fonts-liberation (.ci/install installs them).
+// Screenshots go to the folder the tests print (TROOPMAP_SCREENSHOTS, or a
+// new temporary folder).
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// chromiumPath is Debian's Chromium, or TROOPMAP_CHROMIUM.
+func chromiumPath(t *testing.T) string {
+	p := os.Getenv("TROOPMAP_CHROMIUM")
+	if p == "" {
+		p = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("Chromium is needed for the map page tests: %v (run .ci/install, or set TROOPMAP_CHROMIUM)", err)
+	}
+	return p
+}
+
+var (
+	shotsOnce sync.Once
+	shotsDir  string
+)
+
+// screenshotDir is created once per test binary and printed, so that a
+// failure can be looked at.
+func screenshotDir(t *testing.T) string {
+	shotsOnce.Do(func() {
+		shotsDir = os.Getenv("TROOPMAP_SCREENSHOTS")
+		if shotsDir == "" {
+			shotsDir, _ = os.MkdirTemp("", "troopmap-screenshots-")
+		}
+		_ = os.MkdirAll(shotsDir, 0o755)
+		fmt.Fprintf(os.Stderr, "map page screenshots: %s\n", shotsDir)
+	})
+	t.Logf("screenshots in %s", shotsDir)
+	return shotsDir
+}
+
+// server is a running troopmap with its request log.
+type server struct {
+	base string
+	mu   sync.Mutex
+	uris []string
+}
+
+// requests returns the URIs requested so far that match re.
+func (s *server) requests(re *regexp.Regexp) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, u := range s.uris {
+		if re.MatchString(u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// startLoggedServer runs `troopmap serve` in-process on a free port, with
+// its request log captured.
+func startLoggedServer(t *testing.T, args ...string) *server {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "info"}, args...), func(string) string { return "" }, io.Discard, pw)
+		pw.Close()
+	}()
+	s := &server{}
+	addr := make(chan string, 1)
+	ready := make(chan struct{})
+	go func() {
+		listening := regexp.MustCompile(`msg=listening addr=(\S+)`)
+		request := regexp.MustCompile(`msg=request .*uri=("(?:[^"\\]|\\.)*"|\S+)`)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			if m := listening.FindStringSubmatch(line); m != nil {
+				addr <- m[1]
+			}
+			if strings.Contains(line, "msg=ready") {
+				close(ready)
+			}
+			if m := request.FindStringSubmatch(line); m != nil {
+				u := m[1]
+				if strings.HasPrefix(u, `"`) {
+					_ = json.Unmarshal([]byte(u), &u)
+				}
+				s.mu.Lock()
+				s.uris = append(s.uris, u)
+				s.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Error("serve did not stop within 10s of cancellation")
+		}
+	})
+	select {
+	case a := <-addr:
+		s.base = "http://" + a
+	case err := <-done:
+		t.Fatalf("serve exited early: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not start listening")
+	}
+	select {
+	case <-ready:
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not load its layers")
+	}
+	return s
+}
+
+// browser is one headless Chromium tab.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	mu   sync.Mutex
+	errs []string // uncaught exceptions, console errors, security messages
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1280, 800),
+		// WebGL through SwiftShader, as on a machine without a GPU.
+		chromedp.Flag("enable-unsafe-swiftshader", true),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelC := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelC(); cancelA() })
+	b := &browser{t: t, ctx: ctx}
+	// The first action starts the browser, which lives as long as that
+	// action's context: it must not run under a timeout.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	go func() {
+		for m, err := range chromedp.Console(ctx) {
+			if err != nil {
+				return
+			}
+			if m.IsException() || (m.Type == chromedp.ConsoleError && (m.Source == "" || m.Source == "security")) {
+				b.mu.Lock()
+				b.errs = append(b.errs, m.String())
+				b.mu.Unlock()
+			}
+		}
+	}()
+	// Record Content-Security-Policy violations from the first script on.
+	_, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.__csp = [];
+document.addEventListener('securitypolicyviolation', (e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));`})
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	return b
+}
+
+// do runs actions, with a bound on how long they may take.
+func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		b.t.Fatalf("browser: %v", err)
+	}
+}
+
+// eval runs a JavaScript expression (promises are awaited) and decodes its
+// value into out.
+func (b *browser) eval(js string, out any) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 90*time.Second)
+	defer cancel()
+	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("browser: %v\nin: %s", err, js)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			b.t.Fatalf("decode %s: %v", raw, err)
+		}
+	}
+}
+
+// errors returns the page's uncaught exceptions and console errors.
+func (b *browser) errors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.errs...)
+}
+
+// screenshot saves the viewport as NAME.png in the screenshot folder.
+func (b *browser) screenshot(name string) string {
+	b.t.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	p := filepath.Join(screenshotDir(b.t), name+".png")
+	if err := os.WriteFile(p, png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot %s", p)
+	return p
+}
+
+// openMap loads the map page and waits until MapLibre is idle.
+func (b *browser) openMap(url string) {
+	b.t.Helper()
+	b.do(chromedp.Navigate(url))
+	b.waitIdle()
+}
+
+// waitIdle waits for the page's map to finish loading and rendering.
+const waitIdleJS = `(async () => {
+  for (let i = 0; !window.troopmap; i++) {
+    if (i > 400) throw new Error('map page did not start');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  const m = window.troopmap.map;
+  await new Promise((r) => { if (m.loaded() && m.areTilesLoaded() && !m.isMoving()) r(); else m.once('idle', r); });
+  return true;
+})()`
+
+func (b *browser) waitIdle() {
+	b.t.Helper()
+	var ok bool
+	b.eval(waitIdleJS, &ok)
+}
+
+// pixelJS counts the drawn pixels that differ from the background colour,
+// over the whole canvas or around a point (x, y, r in CSS pixels).
+const pixelJS = `window.__countDrawn = (x, y, r) => {
+  const m = window.troopmap.map, c = m.getCanvas(), dpr = c.width / c.clientWidth;
+  const o = document.createElement('canvas');
+  o.width = c.width; o.height = c.height;
+  const g = o.getContext('2d');
+  g.drawImage(c, 0, 0);
+  let x0 = 0, y0 = 0, w = c.width, h = c.height;
+  if (r !== undefined) {
+    x0 = Math.max(0, Math.round((x - r) * dpr)); y0 = Math.max(0, Math.round((y - r) * dpr));
+    w = Math.min(c.width - x0, Math.round(2 * r * dpr)); h = Math.min(c.height - y0, Math.round(2 * r * dpr));
+  }
+  const d = g.getImageData(x0, y0, w, h).data;
+  const bg = [0xcf, 0xd8, 0xdc];
+  let n = 0;
+  for (let i = 0; i < d.length; i += 4) {
+    if (Math.abs(d[i] - bg[0]) + Math.abs(d[i + 1] - bg[1]) + Math.abs(d[i + 2] - bg[2]) > 24) n++;
+  }
+  return {drawn: n, total: d.length / 4};
+}; true`
+
+type pixelCount struct {
+	Drawn int `json:"drawn"`
+	Total int `json:"total"`
+}
+
+func (b *browser) countDrawn(args string) pixelCount {
+	b.t.Helper()
+	var ok bool
+	b.eval(pixelJS, &ok)
+	var pc pixelCount
+	b.eval("window.__countDrawn("+args+")", &pc)
+	return pc
+}
+
+// setLayer ticks or unticks a layer in the layer panel, as a user would,
+// and waits for the map to redraw.
+func (b *browser) setLayer(id string, on bool) {
+	b.t.Helper()
+	var ok bool
+	b.eval(fmt.Sprintf(`(() => {
+  const box = document.querySelector('#layers [data-layer=%q] input');
+  if (!box) throw new Error('no layer checkbox for %s');
+  if (box.checked !== %v) box.click();
+  return true;
+})()`, id, id, on), &ok)
+	b.waitIdle()
+}
+
+func (b *browser) checkClean() {
+	b.t.Helper()
+	var csp []string
+	b.eval(`window.__csp`, &csp)
+	if len(csp) > 0 {
+		b.t.Errorf("Content-Security-Policy violations: %v", csp)
+	}
+	for _, e := range b.errors() {
+		b.t.Errorf("page error: %s", e)
+	}
+}
+
+// renderedFeature is a feature drawn on the map, with its place on screen.
+type renderedFeature struct {
+	ID    string         `json:"id"`
+	X     float64        `json:"x"`
+	Y     float64        `json:"y"`
+	Props map[string]any `json:"props"`
+}
+
+// rendered lists the features a style layer draws, with the screen point
+// of each (a point feature's own position).
+func (b *browser) rendered(styleLayer string) []renderedFeature {
+	b.t.Helper()
+	var out []renderedFeature
+	b.eval(fmt.Sprintf(`(() => {
+  const m = window.troopmap.map;
+  return m.queryRenderedFeatures({layers: [%q]}).filter((f) => f.geometry.type === 'Point').map((f) => {
+    const p = m.project(f.geometry.coordinates);
+    return {id: String(f.properties.id ?? f.id), x: p.x, y: p.y, props: f.properties};
+  });
+})()`, styleLayer), &out)
+	return out
+}
+
+func TestMapPageDrawsAreaAndReportLayers(t *testing.T) {
+	srv := startLoggedServer(t)
+	b := newBrowser(t)
+	b.openMap(srv.base + "/map")
+	b.screenshot("first-view")
+
+	// A troop concentration's symbol is drawn: pixels around it change
+	// when its layer is switched off.
+	units := b.rendered("troop-concentrations:units")
+	if len(units) == 0 {
+		t.Fatal("no troop concentration symbols drawn")
+	}
+	u := units[0]
+	around := fmt.Sprintf("%f, %f, 14", u.X, u.Y)
+	with := b.countDrawn(around)
+	b.setLayer("oblasts", false)
+	b.setLayer("donbas", false)
+	b.setLayer("crimea", false)
+	b.setLayer("northern-border-zone", false)
+	b.setLayer("eastern-border-zone", false)
+	onlyReports := b.countDrawn(around)
+	b.setLayer("troop-concentrations", false)
+	without := b.countDrawn(around)
+	if onlyReports.Drawn < onlyReports.Total/5 || without.Drawn > onlyReports.Drawn/4 {
+		t.Fatalf("around %s: %d of %d pixels drawn with only the report layers, %d without troop concentrations (all layers: %d)",
+			u.ID, onlyReports.Drawn, onlyReports.Total, without.Drawn, with.Drawn)
+	}
+	b.setLayer("troop-concentrations", true)
+	for _, id := range []string{"oblasts", "donbas", "crimea", "northern-border-zone", "eastern-border-zone"} {
+		b.setLayer(id, true)
+	}
+
+	all := b.countDrawn("")
+	if all.Total == 0 || all.Drawn < all.Total/4 {
+		t.Fatalf("only %d of %d pixels drawn: the area layers are missing", all.Drawn, all.Total)
+	}
+	for _, id := range []string{"oblasts", "donbas", "crimea", "northern-border-zone", "eastern-border-zone", "troop-concentrations", "incidents"} {
+		b.setLayer(id, false)
+	}
+	none := b.countDrawn("")
+	b.screenshot("all-layers-off")
+	if none.Drawn > all.Drawn/20 {
+		t.Fatalf("with every layer off %d pixels are still drawn (with them on: %d)", none.Drawn, all.Drawn)
+	}
+	b.setLayer("oblasts", true)
+	oblasts := b.countDrawn("")
+	if oblasts.Drawn < all.Drawn/2 {
+		t.Fatalf("oblasts alone drew %d pixels, all layers %d", oblasts.Drawn, all.Drawn)
+	}
+	b.checkClean()
+}

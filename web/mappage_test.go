@@ -242,3 +242,26 @@ func FuzzAcceptsGzip(f *testing.F) {
 		}
 	})
 }
+
+// The HTML landing page at / is the OGC one; it leads browsers to the map.
+func TestLandingPageLinksToMap(t *testing.T) {
+	s := mapTestServer(t, Config{})
+	rec := do(t, s.Handler(), "GET", "/", "Accept", "text/html")
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `href="http://example.com/map"`) {
+		t.Fatalf("HTML landing page = %d without a link to /map:\n%s", rec.Code, rec.Body)
+	}
+	rec = do(t, s.Handler(), "GET", "/", "Accept", "application/json")
+	var doc struct {
+		Links []struct{ Href, Rel, Type string }
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range doc.Links {
+		found = found || (l.Href == "http://example.com/map" && l.Type == "text/html")
+	}
+	if !found {
+		t.Errorf("JSON landing page lacks the map link: %+v", doc.Links)
+	}
+}

@@ -86,7 +86,9 @@ func withParam(path, k, v string) string {
 
 // extraLandingLinks lets other parts of the server (tiles, TileJSON, the map
 // page) add links to the landing page.
-func (s *Server) extraLandingLinks(base string) []link { return nil }
+func (s *Server) extraLandingLinks(base string) []link {
+	return []link{{Href: base + "/map", Rel: "related", Type: mimeHTML, Title: "the map page: an interactive map in the browser"}}
+}
 
 // extraCollectionLinks lets other parts of the server (tiles, TileJSON) add
 // links to a collection's description.

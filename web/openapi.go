@@ -108,6 +108,19 @@ func (s *Server) extraAPIPaths(paths obj, cat *layers.Catalog) {
 		obj{"200": obj{"description": "the TileJSON document", "content": obj{mimeJSON: obj{"schema": obj{"type": "object"}}}}}, "400", "404")}
 	paths["/styles/troopmap.json"] = obj{"get": op("getStyle", "Map style", "A MapLibre style over every layer's tiles.", []any{},
 		obj{"200": obj{"description": "the style", "content": obj{mimeJSON: obj{"schema": obj{"type": "object"}}}}})}
+	mimeText := func(desc string) obj {
+		return obj{"200": obj{"description": desc, "content": obj{mimeHTML: obj{"schema": obj{"type": "string"}}}}}
+	}
+	paths["/map"] = obj{"get": op("getMap", "Map page",
+		"The map page (HTML, MapLibre GL JS): area layers and reports from the tiles, time slider, filters, details, live updates and uploads. Served with a strict Content-Security-Policy.",
+		[]any{}, mimeText("the page"), "503")}
+	paths["/static/{hash}/{path}"] = obj{"get": op("getStatic", "Map page assets",
+		"The map page's embedded scripts, styles and vendored libraries. Under the current content hash they are immutable (cached for a year); under an older hash they are served with no-cache.",
+		[]any{pathParam("hash", "content hash of the static tree, as the page names it"),
+			pathParam("path", "the file's path in the static tree; may contain slashes")},
+		obj{"200": obj{"description": "the file", "content": obj{"text/javascript": obj{"schema": obj{"type": "string"}},
+			"text/css": obj{"schema": obj{"type": "string"}}, "text/plain": obj{"schema": obj{"type": "string"}}}},
+			"304": obj{"description": "not modified (If-None-Match)"}}, "404")}
 	statsParam := func(name, desc string, enum ...string) obj {
 		sch := obj{"type": "string"}
 		if len(enum) > 0 {

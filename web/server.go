@@ -5,8 +5,8 @@ package web
 
 import (
 	"context"
-	"html/template"
 	"fmt"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"strings"

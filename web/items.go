@@ -262,9 +262,11 @@ func (s *Server) handleItem(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if ft = s.viewOf(c).Show(l, ft); ft == nil {
+	v := s.viewOf(c)
+	if ft = v.Show(l, ft); ft == nil {
 		return layers.Errorf(layers.ENOTFOUND, "collection %q has no feature %q", l.ID, id)
 	}
+	c.Response().Header().Set("ETag", itemETag(v, l, ft))
 	base := s.baseURL(c.Request())
 	p := "/collections/" + url.PathEscape(l.ID) + "/items/" + url.PathEscape(id)
 	path := p

@@ -27,6 +27,7 @@ const (
 	confPrefix1    = "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/"
 	confPrefix2    = "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/"
 	confPrefix3    = "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/"
+	confPrefix4    = "http://www.opengis.net/spec/ogcapi-features-4/1.0/conf/"
 	confPrefixCQL  = "http://www.opengis.net/spec/cql2/1.0/conf/"
 )
 
@@ -49,6 +50,8 @@ func conformanceClasses() []string {
 		confPrefixCQL + "advanced-comparison-operators",
 		confPrefixCQL + "basic-spatial-functions",
 		"http://www.opengis.net/spec/ogcapi-features-8/1.0/conf/sorting",
+		confPrefix4 + "create-replace-delete",
+		confPrefix4 + "update",
 	}
 }
 

@@ -78,6 +78,7 @@ func (s *Server) openAPI(base string, cat *layers.Catalog) obj {
 				mimeSchema: obj{"schema": obj{"type": "object"}}, mimeHTML: obj{"schema": obj{"type": "string"}}}}},
 			"400", "404", "406")}
 	}
+	s.writeAPIPaths(paths, cat)
 	return obj{
 		"openapi": "3.0.3",
 		"info": obj{"title": "troopmap", "version": "1.0.0",
@@ -278,6 +279,12 @@ func responses() obj {
 		"406": e("None of the representations in Accept is available."),
 		"413": e("More features match than one download holds; narrow the filters or page with limit and offset."),
 		"503": e("The layers are still loading."),
+		"401": e("A write without a valid API key (Authorization: Bearer <key>); the description says how to get one."),
+		"403": e("The key's role may not do this (only editors change verification)."),
+		"405": e("The collection is read-only."),
+		"412": e("If-Match does not match the report's current ETag: it changed since you read it."),
+		"415": e("The Content-Type is not accepted here."),
+		"422": e("The body is JSON but breaks GeoJSON or the report schema; errors lists each problem with a JSON pointer. Nothing was stored."),
 	}
 }
 

@@ -33,4 +33,13 @@ func (s *Server) routes() {
 	// The map page and its embedded scripts, styles and libraries.
 	e.Match(get, "/map", s.handleMap)
 	e.Match(get, "/static/:hash/*", s.handleStatic)
+	// Writes (OGC API – Features Part 4), history and live changes.
+	e.POST("/collections/:id/items", s.handleCreateItems)
+	e.OPTIONS("/collections/:id/items", s.handleOptionsItems)
+	e.PUT("/collections/:id/items/:fid", s.handleReplaceItem)
+	e.PATCH("/collections/:id/items/:fid", s.handlePatchItem)
+	e.DELETE("/collections/:id/items/:fid", s.handleDeleteItem)
+	e.OPTIONS("/collections/:id/items/:fid", s.handleOptionsItem)
+	e.Match(get, "/collections/:id/items/:fid/history", s.handleHistory)
+	e.GET("/events", s.handleEvents)
 }

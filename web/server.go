@@ -53,6 +53,8 @@ type Server struct {
 	tiles     *tileService
 	pages     *template.Template // the HTML pages, parsed once
 	assets    *ui.Assets
+	reports   atomic.Pointer[layers.Reports]
+	hub       *hub // live change events
 }
 
 // New builds the server and its routes.
@@ -67,7 +69,7 @@ func New(cfg Config) *Server {
 		// of the build, not of input.
 		panic(fmt.Sprintf("web: embedded map page: %v", err))
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, limits: cfg.Limits.withDefaults(), pages: parsePages(), assets: assets}
+	s := &Server{cfg: cfg, log: cfg.Logger, limits: cfg.Limits.withDefaults(), pages: parsePages(), assets: assets, hub: newHub()}
 	s.expensive = make(chan struct{}, s.limits.MaxExpensive)
 	s.metrics = newMetrics(s)
 	s.tiles = newTileService(cfg.Tiles)
@@ -96,6 +98,12 @@ func New(cfg Config) *Server {
 	}
 	if len(cfg.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			// A plain OPTIONS (no preflight headers) is OGC API Part 4's
+			// capability query: let it reach the route, which lists Allow.
+			Skipper: func(c echo.Context) bool {
+				r := c.Request()
+				return r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") == ""
+			},
 			AllowOrigins:  cfg.CORSOrigins,
 			AllowMethods:  []string{http.MethodGet, http.MethodHead},
 			ExposeHeaders: []string{"ETag", "X-Tile-Dropped", "Link"},

@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"troopmap/data"
+	"troopmap/geo"
 	"troopmap/layers"
+	"troopmap/layers/gpkg"
 	"troopmap/layers/synth"
 	"troopmap/web"
 )
@@ -36,6 +38,10 @@ type serveConfig struct {
 	Tiles             web.TileConfig
 	TileCacheMB       int64
 	MapStyleURL       string
+	Store             string
+	AOI               string
+	MaxVertices       int
+	MaxBatch          int
 }
 
 func parseServe(e *env, args []string) (serveConfig, error) {
@@ -66,7 +72,15 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 			return c, fmt.Errorf("TROOPMAP_MAX_SPEED_KMH: %w", err)
 		}
 	}
+	fs.StringVar(&c.Store, "store", e.envOr("TROOPMAP_STORE", "troopmap.gpkg"), "GeoPackage file that stores the reports; created if missing (env TROOPMAP_STORE)")
+	aoi := layers.AreaOfInterest()
+	fs.StringVar(&c.AOI, "aoi", e.envOr("TROOPMAP_AOI", fmt.Sprintf("%g,%g,%g,%g", aoi[0], aoi[1], aoi[2], aoi[3])), "area of interest west,south,east,north that every uploaded position must lie in (env TROOPMAP_AOI)")
+	fs.IntVar(&c.MaxVertices, "max-vertices", int(envInt64(e, "TROOPMAP_MAX_VERTICES", 10000)), "most positions in one uploaded feature (env TROOPMAP_MAX_VERTICES)")
+	fs.IntVar(&c.MaxBatch, "max-batch", int(envInt64(e, "TROOPMAP_MAX_BATCH", 50000)), "most features in one uploaded FeatureCollection (env TROOPMAP_MAX_BATCH)")
 	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if _, err := c.uploadRules(); err != nil {
 		return c, err
 	}
 	if c.MaxSpeedKmh <= 0 || math.IsInf(c.MaxSpeedKmh, 0) || math.IsNaN(c.MaxSpeedKmh) {
@@ -104,6 +118,22 @@ func corsOrigins(s string) []string {
 	return out
 }
 
+// uploadRules turns the upload flags into the domain's rules.
+func (c serveConfig) uploadRules() (layers.UploadRules, error) {
+	r := layers.DefaultUploadRules()
+	b, err := geo.ParseBBox(c.AOI)
+	if err != nil || len(b.Bounds()) != 1 {
+		return r, fmt.Errorf("-aoi %q: want west,south,east,north in degrees, west < east", c.AOI)
+	}
+	bd := b.Bounds()[0]
+	r.Geometry.Area = [4]float64{bd.Min[0], bd.Min[1], bd.Max[0], bd.Max[1]}
+	if c.MaxVertices < 1 || c.MaxBatch < 1 {
+		return r, fmt.Errorf("-max-vertices and -max-batch must be positive")
+	}
+	r.Geometry.MaxVertices, r.MaxBatch = c.MaxVertices, c.MaxBatch
+	return r, nil
+}
+
 func newLogger(e *env, level string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
@@ -121,6 +151,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	store, err := gpkg.Open(ctx, cfg.Store, reportSchemas())
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	log.Info("store opened", "path", cfg.Store, "new", store.Created())
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: log, Limits: cfg.Limits,
 		CORSOrigins: corsOrigins(cfg.CORSOrigins), Tiles: cfg.Tiles, MapStyleURL: cfg.MapStyleURL})
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -135,6 +171,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
+	hs.RegisterOnShutdown(srv.CloseStreams)
 	log.Info("listening", "addr", ln.Addr().String())
 
 	serveErr := make(chan error, 1)
@@ -143,7 +180,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	loadErr := make(chan error, 1)
 	go func() {
 		start := time.Now()
-		cat, err := loadCatalog(ctx, log, cfg)
+		cat, err := loadCatalog(ctx, log, cfg, srv, store)
 		if err != nil {
 			loadErr <- err
 			return
@@ -173,7 +210,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 // loadCatalog loads the area layers and the report layers, locates every
 // report against the areas (and again whenever an area layer changes), and
 // derives the movements layer from the troop concentrations.
-func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig) (*layers.Catalog, error) {
+func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig, srv *web.Server, store layers.Store) (*layers.Catalog, error) {
+	rules, err := cfg.uploadRules()
+	if err != nil {
+		return nil, err
+	}
 	area, err := data.AreaLayers()
 	if err != nil {
 		return nil, err
@@ -188,25 +229,39 @@ func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig) (*layer
 	if err != nil {
 		return nil, err
 	}
+	samples := map[string][]*layers.Feature{}
 	for _, m := range layers.ReportMetas() {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
 		l := layers.NewLayer(m)
 		fs, err := data.SampleReports(m.ID)
 		if err != nil {
 			return nil, err
 		}
-		fs = append(fs, extra[m.ID]...)
-		delete(extra, m.ID)
-		if err := l.Load(fs); err != nil {
-			return nil, fmt.Errorf("load %s: %w", m.ID, err)
+		samples[m.ID] = fs
+		all = append(all, l)
+		reports = append(reports, l)
+	}
+	// Reports live in the store; the built-in samples go into a new store
+	// once. Writes commit to the store first, then publish to the layers.
+	rs := layers.NewReports(layers.ReportsConfig{Store: store, Layers: reports, Rules: rules, Places: places})
+	srv.SetReports(rs)
+	if err := rs.Load(ctx); err != nil {
+		return nil, err
+	}
+	if imported, err := rs.ImportSamples(ctx, samples); err != nil {
+		return nil, err
+	} else if imported {
+		log.Info("sample reports imported into the new store")
+	}
+	for _, l := range reports {
+		// A --reports file is held in memory only, for load tests.
+		if err := l.Load(extra[l.ID]); err != nil {
+			return nil, fmt.Errorf("load %s: %w", l.ID, err)
 		}
+		delete(extra, l.ID)
+		// Locations are derived data: refresh them against the current areas.
 		if _, err := places.RelocateAll(ctx, l); err != nil {
 			return nil, err
 		}
-		all = append(all, l)
-		reports = append(reports, l)
 	}
 	for id := range extra {
 		return nil, fmt.Errorf("report file %s: collection %q is not a report layer", cfg.Reports, id)
@@ -295,4 +350,15 @@ func readReportFile(ctx context.Context, log *slog.Logger, path string) (map[str
 	}
 	log.Info("read report file", "file", path, "n", n, "took", time.Since(start).Round(time.Millisecond))
 	return out, nil
+}
+
+// reportSchemas lists the schemas of the report layers, for the store.
+func reportSchemas() []layers.Schema {
+	var out []layers.Schema
+	for _, m := range layers.ReportMetas() {
+		if s, ok := layers.ReportSchema(m.ID); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -1,0 +1,567 @@
+// Package gpkg stores troopmap's reports in an OGC GeoPackage 1.3 file
+// (SQLite, through the pure-Go modernc.org/sqlite): one feature table per
+// report layer that QGIS and GDAL open directly, a history table with every
+// revision, and the server's own tables for API keys, idempotency keys and
+// metadata. It implements layers.Store.
+package gpkg
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/paulmach/orb"
+	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
+
+	"troopmap/layers"
+)
+
+// Store is a GeoPackage file holding reports. It is safe for concurrent use.
+type Store struct {
+	db      *sql.DB
+	path    string
+	tables  map[string]*table // by collection id
+	created bool
+}
+
+// table is one report layer's feature table, its columns derived from the
+// report schema.
+type table struct {
+	name       string
+	collection string
+	fields     []layers.Field // schema fields stored as columns, in order
+	upsert     string
+	selectAll  string
+}
+
+// TableName returns the feature table of a collection: its id with
+// underscores, a plain SQL identifier that every client accepts.
+func TableName(collection string) string { return strings.ReplaceAll(collection, "-", "_") }
+
+// Open opens or creates the GeoPackage at path with a feature table for each
+// schema. The file runs in WAL mode with synchronous=FULL, so a commit that
+// returned survives a crash or power loss.
+func Open(ctx context.Context, path string, schemas []layers.Schema) (*Store, error) {
+	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, tables: map[string]*table{}}
+	for _, sc := range schemas {
+		s.tables[sc.Collection] = newTable(sc)
+	}
+	if err := s.init(ctx, schemas); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Created reports whether Open made a new, empty store.
+func (s *Store) Created() bool { return s.created }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB exposes the database for tests and checks (integrity_check).
+func (s *Store) DB() *sql.DB { return s.db }
+
+func columnType(f layers.Field) string {
+	switch f.Type {
+	case layers.TypeNumber:
+		return "REAL"
+	case layers.TypeInteger:
+		return "INTEGER"
+	case layers.TypeBoolean:
+		return "BOOLEAN"
+	}
+	// Times stay TEXT: they keep the uploader's RFC 3339 form exactly.
+	return "TEXT"
+}
+
+func quote(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
+
+func newTable(sc layers.Schema) *table {
+	t := &table{name: TableName(sc.Collection), collection: sc.Collection}
+	for _, f := range sc.Fields {
+		if f.Name != "id" {
+			t.fields = append(t.fields, f)
+		}
+	}
+	cols := []string{"geom", "id"}
+	for _, f := range t.fields {
+		cols = append(cols, quote(f.Name))
+	}
+	marks := strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",")
+	var sets []string
+	for _, c := range cols[:1] {
+		sets = append(sets, c+"=excluded."+c)
+	}
+	for _, c := range cols[2:] {
+		sets = append(sets, c+"=excluded."+c)
+	}
+	t.upsert = fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s) ON CONFLICT(id) DO UPDATE SET %s",
+		quote(t.name), strings.Join(cols, ","), marks, strings.Join(sets, ","))
+	t.selectAll = fmt.Sprintf("SELECT %s FROM %s ORDER BY id", strings.Join(cols, ","), quote(t.name))
+	return t
+}
+
+const wgs84WKT = `GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]`
+
+// HistoryTable holds one row per committed change.
+const HistoryTable = "report_history"
+
+func (s *Store) init(ctx context.Context, schemas []layers.Schema) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_master WHERE name='gpkg_contents'`).Scan(&n); err != nil {
+		return err
+	}
+	s.created = n == 0
+	stmts := []string{
+		// GeoPackage 1.3: application id "GPKG" and version 1.3.0.
+		`PRAGMA application_id = 1196444487`,
+		`PRAGMA user_version = 10300`,
+		`CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY,
+			organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT)`,
+		`CREATE TABLE IF NOT EXISTS gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
+			identifier TEXT UNIQUE, description TEXT DEFAULT '',
+			last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+			min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+			CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))`,
+		`CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+			geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+			CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+			CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+			CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+			CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))`,
+		`INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES
+			('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system'),
+			('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system'),
+			('WGS 84 geodetic', 4326, 'EPSG', 4326, '` + wgs84WKT + `', 'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid')`,
+		`CREATE TABLE IF NOT EXISTS ` + HistoryTable + ` (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+			collection TEXT NOT NULL, report_id TEXT NOT NULL, version INTEGER NOT NULL, operation TEXT NOT NULL,
+			actor TEXT NOT NULL, time TEXT NOT NULL, feature TEXT NOT NULL,
+			UNIQUE (collection, report_id, version))`,
+		`INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description)
+			VALUES ('` + HistoryTable + `', 'attributes', 'report_history', 'every committed change of every report: the full GeoJSON feature after the change')`,
+		`CREATE TABLE IF NOT EXISTS troopmap_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+			salt BLOB NOT NULL, hash BLOB NOT NULL, created TEXT NOT NULL, revoked TEXT)`,
+		`CREATE TABLE IF NOT EXISTS troopmap_idempotency (actor TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
+			collection TEXT NOT NULL, ids TEXT NOT NULL, batch BOOLEAN NOT NULL, created TEXT NOT NULL, PRIMARY KEY (actor, key))`,
+		`CREATE TABLE IF NOT EXISTS troopmap_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+	}
+	for _, sc := range schemas {
+		t := s.tables[sc.Collection]
+		cols := []string{"fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", "geom GEOMETRY", "id TEXT NOT NULL UNIQUE"}
+		for _, f := range t.fields {
+			cols = append(cols, quote(f.Name)+" "+columnType(f))
+		}
+		stmts = append(stmts,
+			fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s)", quote(t.name), strings.Join(cols, ", ")),
+			fmt.Sprintf(`INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description, srs_id)
+				VALUES ('%s', 'features', '%s', '%s', 4326)`, t.name, t.name, strings.ReplaceAll(sc.Title+" reports (troopmap)", "'", "''")),
+			fmt.Sprintf(`INSERT OR IGNORE INTO gpkg_geometry_columns VALUES ('%s', 'geom', 'GEOMETRY', 4326, 0, 0)`, t.name),
+		)
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("%s: %w", strings.Fields(q)[0]+" "+strings.Fields(q)[1], err)
+		}
+	}
+	return tx.Commit()
+}
+
+// LoadReports reads every current report of a collection.
+func (s *Store) LoadReports(ctx context.Context, collection string) ([]*layers.Feature, error) {
+	t, ok := s.tables[collection]
+	if !ok {
+		return nil, layers.Errorf(layers.ENOTFOUND, "store has no table for %q", collection)
+	}
+	rows, err := s.db.QueryContext(ctx, t.selectAll)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", t.name, err)
+	}
+	defer rows.Close()
+	var out []*layers.Feature
+	vals := make([]any, 2+len(t.fields))
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, fmt.Errorf("read %s: %w", t.name, err)
+		}
+		f, err := t.feature(vals)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", t.name, err)
+		}
+		out = append(out, f)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", t.name, err)
+	}
+	return out, nil
+}
+
+// feature rebuilds a report from a row: geom, id, then the schema columns.
+func (t *table) feature(vals []any) (*layers.Feature, error) {
+	id, _ := vals[1].(string)
+	var g orb.Geometry
+	if b, ok := vals[0].([]byte); ok {
+		geom, err := DecodeGeometry(b)
+		if err != nil {
+			return nil, fmt.Errorf("report %s: %w", id, err)
+		}
+		g = geom
+	}
+	props := map[string]any{"id": id}
+	for i, f := range t.fields {
+		v := vals[2+i]
+		if v == nil {
+			continue
+		}
+		pv, err := fromColumn(f, v)
+		if err != nil {
+			return nil, fmt.Errorf("report %s, %s: %w", id, f.Name, err)
+		}
+		props[f.Name] = pv
+	}
+	f := layers.NewFeature(id, g, props, layers.ReportTimeKeys()...)
+	return f, nil
+}
+
+func fromColumn(f layers.Field, v any) (any, error) {
+	switch f.Type {
+	case layers.TypeArray, layers.TypeObject:
+		var b []byte
+		switch x := v.(type) {
+		case string:
+			b = []byte(x)
+		case []byte:
+			b = x
+		}
+		var out any
+		if err := json.Unmarshal(b, &out); err != nil {
+			return nil, err
+		}
+		return out, nil
+	case layers.TypeBoolean:
+		switch x := v.(type) {
+		case bool:
+			return x, nil
+		case int64:
+			return x != 0, nil
+		}
+	case layers.TypeInteger, layers.TypeNumber:
+		var n float64
+		switch x := v.(type) {
+		case int64:
+			n = float64(x)
+		case float64:
+			n = x
+		default:
+			return nil, fmt.Errorf("not a number: %T", v)
+		}
+		if f.Name == "version" {
+			return int(n), nil
+		}
+		return n, nil
+	default:
+		switch x := v.(type) {
+		case string:
+			return x, nil
+		case []byte:
+			return string(x), nil
+		case time.Time:
+			return x.UTC().Format(time.RFC3339Nano), nil
+		}
+	}
+	return nil, fmt.Errorf("unexpected column value %T", v)
+}
+
+func toColumn(f layers.Field, v any) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	switch f.Type {
+	case layers.TypeArray, layers.TypeObject:
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		return string(b), nil
+	case layers.TypeInteger:
+		switch x := v.(type) {
+		case int:
+			return int64(x), nil
+		case int64:
+			return x, nil
+		case float64:
+			return int64(x), nil
+		}
+	case layers.TypeNumber:
+		switch x := v.(type) {
+		case int:
+			return float64(x), nil
+		case float64:
+			return x, nil
+		}
+	case layers.TypeBoolean:
+		if b, ok := v.(bool); ok {
+			return b, nil
+		}
+	default:
+		if s, ok := v.(string); ok {
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: unexpected value %T", f.Name, v)
+}
+
+// Commit writes every revision and its history row in one transaction.
+func (s *Store) Commit(ctx context.Context, c layers.Commit) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	hist, err := tx.PrepareContext(ctx, `INSERT INTO `+HistoryTable+` (collection, report_id, version, operation, actor, time, feature) VALUES (?,?,?,?,?,?,?)`)
+	if err != nil {
+		return err
+	}
+	defer hist.Close()
+	upserts := map[string]*sql.Stmt{}
+	touched := map[string]bool{}
+	for i, rv := range c.Revisions {
+		if i&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		t, ok := s.tables[rv.Collection]
+		if !ok {
+			return fmt.Errorf("no table for %q", rv.Collection)
+		}
+		touched[t.name] = true
+		if rv.Op == layers.OpDelete {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+quote(t.name)+" WHERE id = ?", rv.ID); err != nil {
+				return fmt.Errorf("delete %s: %w", rv.ID, err)
+			}
+		} else {
+			st := upserts[t.name]
+			if st == nil {
+				if st, err = tx.PrepareContext(ctx, t.upsert); err != nil {
+					return fmt.Errorf("prepare %s: %w", t.name, err)
+				}
+				defer st.Close()
+				upserts[t.name] = st
+			}
+			args, err := t.row(rv.Feature)
+			if err != nil {
+				return fmt.Errorf("report %s: %w", rv.ID, err)
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return fmt.Errorf("write %s: %w", rv.ID, err)
+			}
+		}
+		fj, err := layers.MarshalFeature(rv.Feature)
+		if err != nil {
+			return err
+		}
+		if _, err := hist.ExecContext(ctx, rv.Collection, rv.ID, rv.Version, string(rv.Op), rv.Actor,
+			rv.Time.UTC().Format(time.RFC3339Nano), string(fj)); err != nil {
+			return fmt.Errorf("history of %s: %w", rv.ID, err)
+		}
+	}
+	if r := c.Idempotency; r != nil {
+		ids, _ := json.Marshal(r.IDs)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO troopmap_idempotency VALUES (?,?,?,?,?,?,?)`,
+			r.Actor, r.Key, r.RequestHash, r.Collection, string(ids), r.Batch, r.Created.UTC().Format(time.RFC3339Nano)); err != nil {
+			return fmt.Errorf("idempotency key: %w", err)
+		}
+	}
+	for k, v := range c.Meta {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO troopmap_meta VALUES (?,?) ON CONFLICT(key) DO UPDATE SET value=excluded.value`, k, v); err != nil {
+			return fmt.Errorf("meta %s: %w", k, err)
+		}
+	}
+	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	for name := range touched {
+		if _, err := tx.ExecContext(ctx, `UPDATE gpkg_contents SET last_change = ? WHERE table_name IN (?, ?)`, now, name, HistoryTable); err != nil {
+			return fmt.Errorf("gpkg_contents: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+func (t *table) row(f *layers.Feature) ([]any, error) {
+	args := make([]any, 0, 2+len(t.fields))
+	var g any
+	if f.Geometry != nil {
+		b, err := EncodeGeometry(f.Geometry)
+		if err != nil {
+			return nil, err
+		}
+		g = b
+	}
+	args = append(args, g, f.ID)
+	for _, fd := range t.fields {
+		v, err := toColumn(fd, f.Properties[fd.Name])
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, v)
+	}
+	return args, nil
+}
+
+// History returns a report's revisions, newest first.
+func (s *Store) History(ctx context.Context, collection, id string) ([]layers.Revision, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT version, operation, actor, time, feature FROM `+HistoryTable+`
+		WHERE collection = ? AND report_id = ? ORDER BY version DESC`, collection, id)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", id, err)
+	}
+	defer rows.Close()
+	var out []layers.Revision
+	for rows.Next() {
+		var rv layers.Revision
+		var op, ts, fj string
+		if err := rows.Scan(&rv.Version, &op, &rv.Actor, &ts, &fj); err != nil {
+			return nil, fmt.Errorf("history of %s: %w", id, err)
+		}
+		rv.Collection, rv.ID, rv.Op = collection, id, layers.Op(op)
+		rv.Time, _ = time.Parse(time.RFC3339Nano, ts)
+		if rv.Feature, err = layers.UnmarshalFeature([]byte(fj)); err != nil {
+			return nil, fmt.Errorf("history of %s v%d: %w", id, rv.Version, err)
+		}
+		out = append(out, rv)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, layers.Errorf(layers.ENOTFOUND, "report %q has no history in %s", id, collection)
+	}
+	return out, nil
+}
+
+// Idempotency returns the record stored under an actor's key.
+func (s *Store) Idempotency(ctx context.Context, actor, key string) (layers.IdempotencyRecord, bool, error) {
+	r := layers.IdempotencyRecord{Actor: actor, Key: key}
+	var ids, created string
+	err := s.db.QueryRowContext(ctx, `SELECT request_hash, collection, ids, batch, created FROM troopmap_idempotency
+		WHERE actor = ? AND key = ?`, actor, key).Scan(&r.RequestHash, &r.Collection, &ids, &r.Batch, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, false, nil
+	} else if err != nil {
+		return r, false, fmt.Errorf("idempotency key: %w", err)
+	}
+	if err := json.Unmarshal([]byte(ids), &r.IDs); err != nil {
+		return r, false, fmt.Errorf("idempotency key ids: %w", err)
+	}
+	r.Created, _ = time.Parse(time.RFC3339Nano, created)
+	return r, true, nil
+}
+
+// Meta returns a stored fact.
+func (s *Store) Meta(ctx context.Context, key string) (string, bool, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM troopmap_meta WHERE key = ?`, key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", false, nil
+	} else if err != nil {
+		return "", false, fmt.Errorf("meta %s: %w", key, err)
+	}
+	return v, true, nil
+}
+
+// AddKey stores a new API key; the name must be unused.
+func (s *Store) AddKey(ctx context.Context, k layers.Key) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM troopmap_keys WHERE name = ?`, k.Name).Scan(&n); err != nil {
+		return fmt.Errorf("add key: %w", err)
+	}
+	if n > 0 {
+		return layers.Errorf(layers.ECONFLICT, "a key named %q exists already; revoke it or choose another name", k.Name)
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO troopmap_keys (id, name, role, salt, hash, created) VALUES (?,?,?,?,?,?)`,
+		k.ID, k.Name, k.Role, k.Salt, k.Hash, k.Created.UTC().Format(time.RFC3339))
+	if err != nil {
+		return fmt.Errorf("add key: %w", err)
+	}
+	return nil
+}
+
+// Keys lists every key, revoked ones included, by name.
+func (s *Store) Keys(ctx context.Context) ([]layers.Key, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, role, salt, hash, created, revoked FROM troopmap_keys ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list keys: %w", err)
+	}
+	defer rows.Close()
+	var out []layers.Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanKey(r scanner) (layers.Key, error) {
+	var k layers.Key
+	var created string
+	var revoked sql.NullString
+	if err := r.Scan(&k.ID, &k.Name, &k.Role, &k.Salt, &k.Hash, &created, &revoked); err != nil {
+		return k, err
+	}
+	k.Created, _ = time.Parse(time.RFC3339, created)
+	if revoked.Valid {
+		k.Revoked, _ = time.Parse(time.RFC3339, revoked.String)
+	}
+	return k, nil
+}
+
+// KeyByID finds a key by the public part of its token.
+func (s *Store) KeyByID(ctx context.Context, id string) (layers.Key, error) {
+	k, err := scanKey(s.db.QueryRowContext(ctx, `SELECT id, name, role, salt, hash, created, revoked FROM troopmap_keys WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return k, layers.Errorf(layers.ENOTFOUND, "no such key")
+	} else if err != nil {
+		return k, fmt.Errorf("find key: %w", err)
+	}
+	return k, nil
+}
+
+// RevokeKey marks the named key revoked; it stops working at once.
+func (s *Store) RevokeKey(ctx context.Context, name string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE troopmap_keys SET revoked = ? WHERE name = ? AND revoked IS NULL`, at.UTC().Format(time.RFC3339), name)
+	if err != nil {
+		return fmt.Errorf("revoke key: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return layers.Errorf(layers.ENOTFOUND, "no valid key named %q", name)
+	}
+	return nil
+}
+
+var _ layers.Store = (*Store)(nil)

@@ -1,0 +1,218 @@
+package layers
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/paulmach/orb"
+
+	"troopmap/geo"
+)
+
+// UploadRules are the operator's limits on uploaded reports.
+type UploadRules struct {
+	Geometry geo.GeometryRules
+	// MaxBatch is the most features one FeatureCollection may hold.
+	MaxBatch int
+}
+
+// DefaultUploadRules: the default area of interest, 10,000 positions per
+// feature and batches of up to 50,000 features.
+func DefaultUploadRules() UploadRules {
+	return UploadRules{
+		Geometry: geo.GeometryRules{MaxVertices: 10000, Area: AreaOfInterest(), HasArea: true},
+		MaxBatch: 50000,
+	}
+}
+
+// Draft is one validated uploaded report before the server assigns its id
+// and server-set properties. Properties may hold verification, which the
+// caller must authorise.
+type Draft struct {
+	Geometry   orb.Geometry
+	Properties map[string]any
+}
+
+// DecodeUpload parses and validates a POST body: a GeoJSON Feature or a
+// FeatureCollection of reports. batch says which it was. A body that is not
+// JSON gives an EINVALID error; a JSON body that breaks RFC 7946 or the schema
+// gives EUNPROCESSABLE with one FieldError per defect (pointers into the
+// body); a collection over rules.MaxBatch gives ETOOLARGE. Either every
+// feature is returned or none.
+func DecodeUpload(ctx context.Context, body []byte, schema Schema, rules UploadRules) (drafts []Draft, batch bool, err error) {
+	v, err := decodeBody(body)
+	if err != nil {
+		return nil, false, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, false, unprocessable(0, 0, []FieldError{{Pointer: "", Message: "body must be a GeoJSON Feature or FeatureCollection object"}})
+	}
+	switch obj["type"] {
+	case "Feature":
+		d, errs := decodeFeature(obj, "", schema, rules)
+		if len(errs) > 0 {
+			return nil, false, unprocessable(1, 0, errs)
+		}
+		return []Draft{d}, false, nil
+	case "FeatureCollection":
+	default:
+		return nil, false, unprocessable(0, 0, []FieldError{{Pointer: "/type", Message: `type must be "Feature" or "FeatureCollection"`}})
+	}
+	fs, ok := obj["features"].([]any)
+	if !ok {
+		return nil, true, unprocessable(0, 0, []FieldError{{Pointer: "/features", Message: "a FeatureCollection needs a features array"}})
+	}
+	if len(fs) == 0 {
+		return nil, true, unprocessable(0, 0, []FieldError{{Pointer: "/features", Message: "the FeatureCollection has no features"}})
+	}
+	if rules.MaxBatch > 0 && len(fs) > rules.MaxBatch {
+		return nil, true, Errorf(ETOOLARGE, "a batch may hold at most %d features; this one has %d: split it", rules.MaxBatch, len(fs))
+	}
+	drafts = make([]Draft, 0, len(fs))
+	var all []FieldError
+	bad := 0
+	for i, x := range fs {
+		if i&1023 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, true, err
+			}
+		}
+		ptr := fmt.Sprintf("/features/%d", i)
+		fo, ok := x.(map[string]any)
+		if !ok {
+			all = append(all, FieldError{Pointer: ptr, Message: "must be a GeoJSON Feature object"})
+			bad++
+			continue
+		}
+		d, errs := decodeFeature(fo, ptr, schema, rules)
+		if len(errs) > 0 {
+			bad++
+			if len(all) < maxErrors {
+				all = append(all, errs...)
+			}
+			continue
+		}
+		drafts = append(drafts, d)
+	}
+	if bad > 0 {
+		return nil, true, unprocessable(bad, len(fs), all)
+	}
+	return drafts, true, nil
+}
+
+// DecodeFeatureBody parses and validates a single Feature (a PUT body).
+func DecodeFeatureBody(body []byte, schema Schema, rules UploadRules) (Draft, error) {
+	v, err := decodeBody(body)
+	if err != nil {
+		return Draft{}, err
+	}
+	obj, ok := v.(map[string]any)
+	if !ok || obj["type"] != "Feature" {
+		return Draft{}, unprocessable(0, 0, []FieldError{{Pointer: "/type", Message: `body must be a GeoJSON object with type "Feature"`}})
+	}
+	d, errs := decodeFeature(obj, "", schema, rules)
+	if len(errs) > 0 {
+		return Draft{}, unprocessable(1, 0, errs)
+	}
+	return d, nil
+}
+
+// DecodeJSON parses a request body as JSON, keeping numbers as json.Number
+// until they are checked; a body that is not JSON gives EINVALID (400).
+func DecodeJSON(body []byte) (any, error) { return decodeBody(body) }
+
+// decodeBody parses JSON keeping numbers exact until they are checked.
+func decodeBody(body []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		msg := err.Error()
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			msg = fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+		}
+		return nil, Errorf(EINVALID, "request body is not valid JSON: %s", msg)
+	}
+	if dec.More() {
+		return nil, Errorf(EINVALID, "request body is not valid JSON: unexpected data after the first value")
+	}
+	return v, nil
+}
+
+func unprocessable(bad, total int, errs []FieldError) error {
+	if len(errs) > maxErrors {
+		errs = append(errs[:maxErrors:maxErrors], FieldError{Message: "more errors were found; fix these and upload again"})
+	}
+	msg := "the upload does not follow GeoJSON or the report schema; nothing was stored"
+	switch {
+	case total > 0:
+		msg = fmt.Sprintf("%d of %d features failed validation; nothing was stored", bad, total)
+	case bad == 1:
+		msg = "the feature failed validation; nothing was stored"
+	}
+	return &Error{Code: EUNPROCESSABLE, Message: msg, Details: errs}
+}
+
+// decodeFeature validates one feature object (numbers as json.Number) found
+// at ptr. The feature's id, if any, is ignored: the server assigns ids.
+func decodeFeature(obj map[string]any, ptr string, schema Schema, rules UploadRules) (Draft, []FieldError) {
+	var errs []FieldError
+	if obj["type"] != "Feature" {
+		errs = append(errs, FieldError{Pointer: ptr + "/type", Message: `type must be "Feature"`})
+	}
+	var d Draft
+	gv, ok := obj["geometry"]
+	if !ok || gv == nil {
+		errs = append(errs, FieldError{Pointer: ptr + "/geometry", Message: "geometry is required: a report needs a location"})
+	} else {
+		g, probs := geo.CheckGeometry(gv, rules.Geometry)
+		for _, p := range probs {
+			errs = append(errs, FieldError{Pointer: ptr + "/geometry" + p.Pointer, Message: p.Message})
+		}
+		d.Geometry = g
+	}
+	pv, ok := obj["properties"].(map[string]any)
+	if !ok {
+		errs = append(errs, FieldError{Pointer: ptr + "/properties", Message: "properties must be an object"})
+		return Draft{}, errs
+	}
+	var numErrs []FieldError
+	pv = normalizeNumbers(cloneJSON(pv), ptr+"/properties", &numErrs).(map[string]any)
+	errs = append(errs, numErrs...)
+	props, perrs := schema.Validate(pv, ptr+"/properties")
+	errs = append(errs, perrs...)
+	if len(errs) > 0 {
+		return Draft{}, errs
+	}
+	d.Properties = props
+	return d, nil
+}
+
+// cloneJSON deep-copies a decoded JSON value, so that callers' values are
+// never changed.
+func cloneJSON[T any](v T) T {
+	return any(cloneAny(v)).(T)
+}
+
+func cloneAny(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, y := range x {
+			m[k] = cloneAny(y)
+		}
+		return m
+	case []any:
+		a := make([]any, len(x))
+		for i, y := range x {
+			a[i] = cloneAny(y)
+		}
+		return a
+	}
+	return v
+}

@@ -1,0 +1,433 @@
+package web
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"troopmap/layers"
+)
+
+// Writes follow OGC API – Features Part 4 (create, replace, update, delete)
+// on the report collections. Each write is validated, committed to the store
+// and only then answered; the reports service publishes it to the layer
+// before it returns, so the next request sees it.
+
+const (
+	mediaGeoJSON    = "application/geo+json"
+	mediaJSON       = "application/json"
+	mediaMergePatch = "application/merge-patch+json"
+)
+
+// SetReports wires the write side. Call it before the reports are loaded and
+// before SetCatalog; until then writes answer 503.
+func (s *Server) SetReports(r *layers.Reports) {
+	r.Subscribe(s.hub.publish)
+	r.ObserveCommits(func(d time.Duration) { s.metrics.storeWrite.Observe(d.Seconds()) })
+	s.reports.Store(r)
+}
+
+// featureETag is the entity tag of one report as a reader sees it: its
+// version and the reader's audience, so coarsened and full views differ.
+func featureETag(v view, f *layers.Feature) string {
+	return fmt.Sprintf(`"%d-%s"`, layers.VersionOf(f), v.Key)
+}
+
+// writeTarget resolves a writable report collection for a write request.
+func (s *Server) writeTarget(c echo.Context, allow string) (*layers.Reports, *layers.Layer, error) {
+	cat, err := s.Catalog()
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := cat.Lookup(c.Param("id"))
+	if err != nil {
+		return nil, nil, err
+	}
+	r := s.reports.Load()
+	if r == nil || !r.Writable(l.ID) {
+		c.Response().Header().Set("Allow", allow)
+		return nil, nil, layers.Errorf(layers.EMETHOD, "collection %q is read-only; reports are written to %s and %s", l.ID, layers.TroopConcentrations, layers.Incidents)
+	}
+	return r, l, nil
+}
+
+// actorOf authenticates the request's bearer key.
+func (s *Server) actorOf(c echo.Context, r *layers.Reports) (layers.Actor, error) {
+	h := c.Request().Header.Get("Authorization")
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="troopmap"`)
+		return layers.Actor{}, layers.Errorf(layers.EUNAUTHORIZED,
+			"writes need an API key: send the header Authorization: Bearer <key>. An operator creates keys with: troopmap keys add --name YOUR-NAME --role analyst")
+	}
+	a, err := r.Authenticate(ctx(c), strings.TrimSpace(token))
+	if layers.ErrorCode(err) == layers.EUNAUTHORIZED {
+		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="troopmap", error="invalid_token"`)
+	}
+	return a, err
+}
+
+// requireType checks the request's Content-Type against the accepted types.
+func requireType(c echo.Context, accepted ...string) error {
+	ct := c.Request().Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if err == nil {
+		for _, a := range accepted {
+			if mt == a {
+				return nil
+			}
+		}
+	}
+	return layers.Errorf(layers.EUNSUPPORTED, "Content-Type %q is not accepted here; send %s", ct, strings.Join(accepted, " or "))
+}
+
+// readBody reads the request body up to the configured limit.
+func (s *Server) readBody(c echo.Context) ([]byte, error) {
+	req := c.Request()
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.limits.MaxBodyBytes))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, layers.Errorf(layers.ETOOLARGE, "request body is larger than the limit of %d bytes; split the upload into smaller batches", s.limits.MaxBodyBytes)
+	} else if err != nil {
+		return nil, layers.Errorf(layers.EINVALID, "reading request body: %v", err)
+	}
+	return body, nil
+}
+
+// writeFeature answers with one report as the reader may see it.
+func (s *Server) writeFeature(c echo.Context, status int, l *layers.Layer, f *layers.Feature) error {
+	v := s.viewOf(c)
+	shown := v.Show(l, f)
+	if shown == nil {
+		return c.NoContent(status)
+	}
+	b, err := layers.MarshalFeature(shown)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", featureETag(v, shown))
+	return c.Blob(status, mediaGeoJSON, b)
+}
+
+func (s *Server) itemURL(c echo.Context, collection, id string) string {
+	return s.baseURL(c.Request()) + "/collections/" + collection + "/items/" + id
+}
+
+// handleCreateItems is POST /collections/{collectionId}/items.
+func (s *Server) handleCreateItems(c echo.Context) error {
+	r, l, err := s.writeTarget(c, "GET, HEAD, OPTIONS")
+	if err != nil {
+		return err
+	}
+	actor, err := s.actorOf(c, r)
+	if err != nil {
+		return err
+	}
+	if err := requireType(c, mediaGeoJSON, mediaJSON); err != nil {
+		return err
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	schema, _ := layers.ReportSchema(l.ID)
+	drafts, batch, err := layers.DecodeUpload(ctx(c), body, schema, r.Rules())
+	if err != nil {
+		return err
+	}
+	var idem *layers.IdempotencyRequest
+	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
+		if len(key) > 255 {
+			return layers.Errorf(layers.EINVALID, "header Idempotency-Key: at most 255 characters")
+		}
+		h := sha256.New()
+		fmt.Fprintf(h, "POST %s\n", l.ID)
+		h.Write(body)
+		idem = &layers.IdempotencyRequest{Key: key, RequestHash: hex.EncodeToString(h.Sum(nil))}
+	}
+	res, err := r.Create(ctx(c), actor, l.ID, drafts, batch, idem)
+	if err != nil {
+		return err
+	}
+	if res.Replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
+	if !res.Batch {
+		c.Response().Header().Set("Location", s.itemURL(c, l.ID, res.IDs[0]))
+		return s.writeFeature(c, http.StatusCreated, l, res.Features[0])
+	}
+	return c.JSON(http.StatusCreated, map[string]any{
+		"numberCreated": len(res.IDs),
+		"ids":           res.IDs,
+		"links": []map[string]string{{"rel": "items", "type": mediaGeoJSON,
+			"href": s.baseURL(c.Request()) + "/collections/" + l.ID + "/items"}},
+	})
+}
+
+// ifMatch turns an If-Match header into a precondition on the current
+// report: its ETag, as this reader sees it, must be one of those listed.
+func (s *Server) ifMatch(c echo.Context, l *layers.Layer) layers.Precondition {
+	h := strings.TrimSpace(c.Request().Header.Get("If-Match"))
+	if h == "" {
+		return nil
+	}
+	v := s.viewOf(c)
+	return func(cur *layers.Feature) error {
+		if h == "*" {
+			return nil
+		}
+		shown := v.Show(l, cur)
+		if shown == nil {
+			return layers.Errorf(layers.ENOTFOUND, "report %q does not exist", cur.ID)
+		}
+		tag := featureETag(v, shown)
+		for _, t := range strings.Split(h, ",") {
+			if strings.TrimSpace(t) == tag {
+				return nil
+			}
+		}
+		return layers.Errorf(layers.EPRECONDITION, "If-Match %s does not match the report's current ETag %s: someone changed it; GET it again and reapply your change", h, tag)
+	}
+}
+
+// handleReplaceItem is PUT /collections/{collectionId}/items/{featureId}.
+func (s *Server) handleReplaceItem(c echo.Context) error {
+	r, l, err := s.writeTarget(c, "GET, HEAD, OPTIONS")
+	if err != nil {
+		return err
+	}
+	actor, err := s.actorOf(c, r)
+	if err != nil {
+		return err
+	}
+	if err := requireType(c, mediaGeoJSON, mediaJSON); err != nil {
+		return err
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	schema, _ := layers.ReportSchema(l.ID)
+	d, err := layers.DecodeFeatureBody(body, schema, r.Rules())
+	if err != nil {
+		return err
+	}
+	f, err := r.Replace(ctx(c), actor, l.ID, c.Param("fid"), d, s.ifMatch(c, l))
+	if err != nil {
+		return err
+	}
+	return s.writeFeature(c, http.StatusOK, l, f)
+}
+
+// handlePatchItem is PATCH /collections/{collectionId}/items/{featureId}
+// with an RFC 7396 merge patch of the report's GeoJSON.
+func (s *Server) handlePatchItem(c echo.Context) error {
+	r, l, err := s.writeTarget(c, "GET, HEAD, OPTIONS")
+	if err != nil {
+		return err
+	}
+	actor, err := s.actorOf(c, r)
+	if err != nil {
+		return err
+	}
+	if err := requireType(c, mediaMergePatch, mediaJSON); err != nil {
+		return err
+	}
+	body, err := s.readBody(c)
+	if err != nil {
+		return err
+	}
+	patch, err := layers.DecodeJSON(body)
+	if err != nil {
+		return err
+	}
+	f, err := r.Patch(ctx(c), actor, l.ID, c.Param("fid"), patch, s.ifMatch(c, l))
+	if err != nil {
+		return err
+	}
+	if f.Properties["verification"] == "retracted" {
+		return c.NoContent(http.StatusNoContent)
+	}
+	return s.writeFeature(c, http.StatusOK, l, f)
+}
+
+// handleDeleteItem is DELETE /collections/{collectionId}/items/{featureId}:
+// a soft delete that retracts the report.
+func (s *Server) handleDeleteItem(c echo.Context) error {
+	r, l, err := s.writeTarget(c, "GET, HEAD, OPTIONS")
+	if err != nil {
+		return err
+	}
+	actor, err := s.actorOf(c, r)
+	if err != nil {
+		return err
+	}
+	if _, err := r.Retract(ctx(c), actor, l.ID, c.Param("fid"), s.ifMatch(c, l)); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// handleOptionsItems answers OPTIONS on a collection's items with Allow;
+// QGIS enables editing only when POST is listed.
+func (s *Server) handleOptionsItems(c echo.Context) error {
+	cat, err := s.Catalog()
+	if err != nil {
+		return err
+	}
+	l, err := cat.Lookup(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	allow := "GET, HEAD, OPTIONS"
+	if r := s.reports.Load(); r != nil && r.Writable(l.ID) {
+		allow = "GET, HEAD, POST, OPTIONS"
+	}
+	c.Response().Header().Set("Allow", allow)
+	return c.NoContent(http.StatusOK)
+}
+
+// handleOptionsItem answers OPTIONS on one item with Allow.
+func (s *Server) handleOptionsItem(c echo.Context) error {
+	cat, err := s.Catalog()
+	if err != nil {
+		return err
+	}
+	l, err := cat.Lookup(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	f, ok := l.Snapshot().Get(c.Param("fid"))
+	if !ok || s.viewOf(c).Show(l, f) == nil {
+		return layers.Errorf(layers.ENOTFOUND, "feature %q does not exist in %s", c.Param("fid"), l.ID)
+	}
+	allow := "GET, HEAD, OPTIONS"
+	if r := s.reports.Load(); r != nil && r.Writable(l.ID) {
+		allow = "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"
+	}
+	c.Response().Header().Set("Allow", allow)
+	return c.NoContent(http.StatusOK)
+}
+
+// handleHistory is GET /collections/{collectionId}/items/{featureId}/history:
+// every version of a report, newest first, with actor and time.
+func (s *Server) handleHistory(c echo.Context) error {
+	cat, err := s.Catalog()
+	if err != nil {
+		return err
+	}
+	l, err := cat.Lookup(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	r := s.reports.Load()
+	if r == nil || !r.Writable(l.ID) {
+		return layers.Errorf(layers.ENOTFOUND, "collection %q keeps no history", l.ID)
+	}
+	id := c.Param("fid")
+	revs, err := r.History(ctx(c), l.ID, id)
+	if err != nil {
+		return err
+	}
+	v := s.viewOf(c)
+	type entry struct {
+		Version   int             `json:"version"`
+		Operation layers.Op       `json:"operation"`
+		Actor     string          `json:"actor"`
+		Time      string          `json:"time"`
+		Feature   json.RawMessage `json:"feature"`
+	}
+	out := make([]entry, 0, len(revs))
+	for _, rv := range revs {
+		shown := v.Show(l, rv.Feature)
+		if shown == nil {
+			continue
+		}
+		b, err := layers.MarshalFeature(shown)
+		if err != nil {
+			return err
+		}
+		out = append(out, entry{rv.Version, rv.Op, rv.Actor, rv.Time.UTC().Format("2006-01-02T15:04:05.000Z"), b})
+	}
+	if len(out) == 0 {
+		return layers.Errorf(layers.ENOTFOUND, "report %q has no history in %s", id, l.ID)
+	}
+	return c.JSON(http.StatusOK, map[string]any{
+		"collection": l.ID, "id": id, "versions": out,
+		"links": []map[string]string{{"rel": "about", "type": mediaGeoJSON, "href": s.itemURL(c, l.ID, id)}},
+	})
+}
+
+// itemETag is the ETag of any item: the report version for reports, else
+// the layer snapshot version (area features change only with their layer).
+func itemETag(v view, l *layers.Layer, f *layers.Feature) string {
+	if layers.VersionOf(f) > 0 {
+		return featureETag(v, f)
+	}
+	return fmt.Sprintf(`"s%d-%s"`, l.Snapshot().Version(), v.Key)
+}
+
+// writeAPIPaths documents the write, history and event routes.
+func (s *Server) writeAPIPaths(paths obj, cat *layers.Catalog) {
+	r := s.reports.Load() // nil while loading: document the report layers
+	auth := obj{"name": "Authorization", "in": "header", "required": true,
+		"description": "Bearer <key>; keys come from `troopmap keys add`", "schema": obj{"type": "string"}}
+	ifMatch := obj{"name": "If-Match", "in": "header", "required": false,
+		"description": "the ETag you read; a stale one gets 412", "schema": obj{"type": "string"}}
+	idem := obj{"name": "Idempotency-Key", "in": "header", "required": false,
+		"description": "a retried POST with the same key returns the first answer and creates nothing", "schema": obj{"type": "string", "maxLength": 255}}
+	featureBody := func(types ...string) obj {
+		content := obj{}
+		for _, t := range types {
+			content[t] = obj{"schema": obj{"type": "object"}}
+		}
+		return obj{"required": true, "content": content}
+	}
+	feature := obj{"description": "the report as stored, with its ETag", "headers": obj{"ETag": obj{"schema": obj{"type": "string"}}},
+		"content": obj{mediaGeoJSON: obj{"schema": ref("featureGeoJSON")}}}
+	allow := obj{"200": obj{"description": "the methods allowed, in the Allow header", "headers": obj{"Allow": obj{"schema": obj{"type": "string"}}}}}
+	for _, l := range cat.Layers() {
+		p := "/collections/" + l.ID + "/items"
+		items, _ := paths[p].(obj)
+		item, _ := paths[p+"/{featureId}"].(obj)
+		if items == nil || item == nil {
+			continue
+		}
+		items["options"] = op("options-"+l.ID, l.Title+": methods", "The methods this collection's items allow.", []any{}, obj{"200": allow["200"]}, "404")
+		item["options"] = op("optionsItem-"+l.ID, l.Title+": methods of one feature", "The methods one feature allows.", []any{ref("featureId")}, obj{"200": allow["200"]}, "404")
+		if r != nil && !r.Writable(l.ID) || r == nil && l.Kind != layers.KindReports {
+			continue
+		}
+		post := op("create-"+l.ID, l.Title+": upload reports",
+			"A GeoJSON Feature (201 with Location) or a FeatureCollection of up to the batch limit, stored all or nothing (201 with the new ids). The server assigns ids and server-set properties.",
+			[]any{auth, idem}, obj{"201": obj{"description": "created", "headers": obj{"Location": obj{"schema": obj{"type": "string"}}},
+				"content": obj{mediaGeoJSON: obj{"schema": obj{"type": "object"}}, mediaJSON: obj{"schema": obj{"type": "object"}}}}},
+			"400", "401", "403", "404", "405", "413", "415", "422", "503")
+		post["requestBody"] = featureBody(mediaGeoJSON, mediaJSON)
+		items["post"] = post
+		put := op("replace-"+l.ID, l.Title+": replace a report", "Replaces a report's geometry and properties; its version goes up by one.",
+			[]any{ref("featureId"), auth, ifMatch}, obj{"200": feature}, "400", "401", "403", "404", "412", "413", "415", "422")
+		put["requestBody"] = featureBody(mediaGeoJSON, mediaJSON)
+		item["put"] = put
+		patch := op("update-"+l.ID, l.Title+": update a report", "An RFC 7396 merge patch of the report's GeoJSON; null removes a property.",
+			[]any{ref("featureId"), auth, ifMatch}, obj{"200": feature}, "400", "401", "403", "404", "412", "413", "415", "422")
+		patch["requestBody"] = featureBody(mediaMergePatch, mediaJSON)
+		item["patch"] = patch
+		item["delete"] = op("retract-"+l.ID, l.Title+": retract a report", "A soft delete: the report is retracted, leaves the current view and stays in its history.",
+			[]any{ref("featureId"), auth, ifMatch}, obj{"204": obj{"description": "retracted"}}, "401", "403", "404", "412")
+		paths[p+"/{featureId}/history"] = obj{"get": op("history-"+l.ID, l.Title+": history of a report",
+			"Every version of a report, newest first, with operation, actor, time and the full feature.",
+			[]any{ref("featureId")}, obj{"200": obj{"description": "the versions", "content": obj{mimeJSON: obj{"schema": obj{"type": "object"}}}}}, "404", "503")}
+	}
+	paths["/events"] = obj{"get": op("getEvents", "Live changes", "A Server-Sent Events stream: each committed change of a report sends one event named change with data {collection, id, op, version, bbox}. Clients that fall behind are dropped (event dropped) and should reconnect.",
+		[]any{}, obj{"200": obj{"description": "the event stream", "content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}}, "503")}
+}

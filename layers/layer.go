@@ -42,6 +42,13 @@ type Meta struct {
 	// with a datetime apply it (Snapshot.Query); other output paths call
 	// Snapshot.Windowed.
 	Window func(f *Feature, iv geo.Interval) *Feature
+	// ForReader, set on derived layers, rebuilds f from its source reports
+	// as one reader sees them: show is the reader's view (the report as
+	// they may see it, or nil when hidden). It returns f itself when the
+	// reader sees every source report unchanged, and nil when nothing is
+	// left. The reader's view calls it so that a derived feature never
+	// shows a report, a position or a name the reader may not see.
+	ForReader func(f *Feature, show func(*Layer, *Feature) *Feature) *Feature
 }
 
 // Layer holds features behind an immutable snapshot. Readers call Snapshot and

@@ -30,6 +30,7 @@ func MovementsMeta() Meta {
 // re-derives only the units it touches, in time proportional to their
 // reports. It is safe for concurrent use.
 type MovementsDeriver struct {
+	src         *Layer
 	out         *Layer
 	maxSpeedKmh float64
 
@@ -72,6 +73,7 @@ func (a trackPoint) cmp(b trackPoint) int {
 // Update). maxSpeedKmh <= 0 means DefaultMaxSpeedKmh.
 func NewMovements(src *Layer, maxSpeedKmh float64) (*MovementsDeriver, error) {
 	m := newMovementsDeriver(maxSpeedKmh)
+	m.src = src
 	if err := m.load(src.Snapshot()); err != nil {
 		return nil, err
 	}
@@ -86,6 +88,7 @@ func newMovementsDeriver(maxSpeedKmh float64) *MovementsDeriver {
 	m := &MovementsDeriver{maxSpeedKmh: maxSpeedKmh, units: map[string]*unitTrack{}, unitOf: map[string]string{}}
 	meta := MovementsMeta()
 	meta.Window = m.window
+	meta.ForReader = m.forReader
 	m.out = NewLayer(meta)
 	return m
 }
@@ -375,4 +378,48 @@ func (m *MovementsDeriver) window(f *Feature, iv geo.Interval) *Feature {
 	props["segments"] = slices.Clone(segs[lo:hi])
 	props["distance_km"] = round(total, 3)
 	return NewFeature(f.ID, kept, props, MovementsMeta().TimeKeys...)
+}
+
+// forReader rebuilds a track from its reports as a reader sees them:
+// hidden reports leave it, coarsened positions are used as shown. When the
+// reader may not see a report's unit (its designation or side hidden or
+// changed), the whole track is hidden: its id and name would tell them.
+func (m *MovementsDeriver) forReader(f *Feature, show func(*Layer, *Feature) *Feature) *Feature {
+	if m.src == nil {
+		return f
+	}
+	ids, _ := f.Properties["report_ids"].([]any)
+	s := m.src.Snapshot()
+	pts := make([]trackPoint, 0, len(ids))
+	same := true
+	var side string
+	for _, v := range ids {
+		id, _ := v.(string)
+		r, ok := s.Get(id)
+		if !ok {
+			same = false // retracted since the track was published
+			continue
+		}
+		shown := show(m.src, r)
+		if shown != r {
+			same = false
+		}
+		if shown == nil {
+			continue
+		}
+		key, sd, tp, ok := trackPointOf(shown)
+		if !ok || key != f.ID {
+			return nil
+		}
+		side = sd
+		pts = append(pts, tp)
+	}
+	if same {
+		return f
+	}
+	if len(pts) == 0 {
+		return nil
+	}
+	slices.SortFunc(pts, trackPoint.cmp)
+	return m.build(f.ID, &unitTrack{side: side, points: pts})
 }

@@ -323,3 +323,49 @@ func TestMovementsTimeWindow(t *testing.T) {
 		t.Errorf("published track changed: %d reports", n)
 	}
 }
+
+// A reader's view of a track: hidden reports leave it, coarsened positions
+// are used as shown, and a unit whose name the reader may not see is not
+// shown at all.
+func TestMovementsForReader(t *testing.T) {
+	src, m := newTC(t,
+		tcReport("a1", "ru", "A", 30, 50, "2021-04-01T00:00:00Z"),
+		tcReport("a2", "ru", "A", 30, 51, "2021-04-02T00:00:00Z"),
+		tcReport("a3", "ru", "A", 30, 52, "2021-04-03T00:00:00Z"),
+		tcReport("b1", "ru", "B", 35, 48, "2021-04-01T00:00:00Z"),
+		tcReport("b2", "ru", "B", 35, 49, "2021-04-02T00:00:00Z"),
+	)
+	s := m.Layer().Snapshot()
+	track := func(id string) *Feature { f, _ := s.Get(id); return f }
+	everything := func(_ *Layer, f *Feature) *Feature { return f }
+	if got := m.Layer().ForReader(track("ru:a"), everything); got != track("ru:a") {
+		t.Error("a reader who sees every report does not get the published track")
+	}
+	view := func(l *Layer, f *Feature) *Feature {
+		if l != src {
+			t.Fatalf("view called for layer %s", l.ID)
+		}
+		switch f.ID {
+		case "a2":
+			return nil
+		case "a3": // snapped half a degree south
+			return tcReport("a3", "ru", "A", 30, 51.5, "2021-04-03T00:00:00Z")
+		case "b2": // name withheld
+			return tcReport("b2", "ru", "", 35, 49, "2021-04-02T00:00:00Z")
+		}
+		return f
+	}
+	a := m.Layer().ForReader(track("ru:a"), view)
+	if a == nil || !slices.Equal(a.Properties["report_ids"].([]any), []any{"a1", "a3"}) {
+		t.Fatalf("track A for the reader = %v", a)
+	}
+	if d := a.Properties["distance_km"].(float64); !near(d, 1.5*oneDegreeKm, 0.002) {
+		t.Errorf("track A is %.3f km, want %.3f (measured to the shown position)", d, 1.5*oneDegreeKm)
+	}
+	if b := m.Layer().ForReader(track("ru:b"), view); b != nil {
+		t.Errorf("track B shown although the reader may not see its unit: %v", b.Properties)
+	}
+	if n := len(track("ru:a").Properties["report_ids"].([]any)); n != 3 {
+		t.Errorf("the published track changed: %d reports", n)
+	}
+}

@@ -24,7 +24,7 @@ type view struct {
 // viewOf returns the reader's view for a request. Until roles and access
 // rules exist, everyone sees everything as the public audience.
 func (s *Server) viewOf(c echo.Context) view {
-	return view{Key: "public", Show: func(_ *layers.Layer, f *layers.Feature) *layers.Feature { return f }}
+	return derivedView(view{Key: "public", Show: func(_ *layers.Layer, f *layers.Feature) *layers.Feature { return f }})
 }
 
 // visibleQuery adds the view's filter to q so that counts (numberMatched)

@@ -80,7 +80,7 @@ func launchReal() (*realServer, error) {
 	if out, err := exec.Command(bin, "gen", "--reports", "3000", "--seed", "11", "--out", reports).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("troopmap gen: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--reports", reports)
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--reports", reports, "--store", filepath.Join(dir, "troopmap.gpkg"))
 	s := &realServer{}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw

@@ -130,3 +130,63 @@ func TestCompileFilterErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSortBy(t *testing.T) {
+	l := filterLayer(t)
+	fields := Queryables(l)
+	for _, c := range []struct {
+		sortby string
+		want   []string
+	}{
+		{"ce_m", []string{"d", "b", "a", "c", "e"}},
+		{"-ce_m", []string{"a", "b", "d", "c", "e"}},
+		{"+side,-echelon", []string{"d", "b", "a", "c", "e"}},
+		{"-observed_at", []string{"b", "a", "d", "c", "e"}},
+		{"echelon, id", []string{"a", "b", "c", "d", "e"}},
+	} {
+		keys, err := ParseSortBy(c.sortby, fields)
+		if err != nil {
+			t.Fatalf("%s: %v", c.sortby, err)
+		}
+		p, err := l.Snapshot().Query(t.Context(), Query{Less: SortLess(keys, fields)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range p.Features {
+			got = append(got, f.ID)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("sortby=%s: %v, want %v", c.sortby, got, c.want)
+		}
+	}
+	for _, bad := range []string{"", "nope", "side,,echelon", "-", "sources"} {
+		if _, err := ParseSortBy(bad, fields); ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), "parameter sortby") {
+			t.Errorf("sortby=%q: %v", bad, err)
+		}
+	}
+}
+
+func FuzzParseSortBy(f *testing.F) {
+	fields := []Field{{Name: "a", Type: TypeString}, {Name: "b", Type: TypeNumber}}
+	for _, s := range []string{"a", "-a,+b", " b , a", "", ",", "+-a"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		keys, err := ParseSortBy(s, fields)
+		if err != nil {
+			if ErrorCode(err) != EINVALID {
+				t.Fatalf("%q: %v", s, err)
+			}
+			return
+		}
+		if len(keys) == 0 {
+			t.Fatalf("%q: no keys and no error", s)
+		}
+		for _, k := range keys {
+			if k.Name != "a" && k.Name != "b" {
+				t.Fatalf("%q: key %q is not a field", s, k.Name)
+			}
+		}
+	})
+}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -13,6 +15,7 @@ import (
 
 	"troopmap/layers"
 	"troopmap/layers/formats"
+	"troopmap/layers/gpkg"
 )
 
 // The download formats of the items route, in one table: each is chosen by
@@ -39,6 +42,7 @@ func downloads() []download {
 		{"kml", "application/vnd.google-earth.kml+xml", "kml", func(cx context.Context, w io.Writer, l *layers.Layer, fs []*layers.Feature) error {
 			return formats.WriteKML(cx, w, l.ID, schemaOf(l), fs)
 		}},
+		{"gpkg", "application/geopackage+sqlite3", "gpkg", nil}, // built on disk: see serveGeoPackage
 	}
 }
 
@@ -128,8 +132,38 @@ func (s *Server) serveDownload(c echo.Context, d *download, l *layers.Layer, fs 
 		c.Response().WriteHeader(http.StatusOK)
 		return nil
 	}
+	if d.write == nil {
+		return s.serveGeoPackage(c, l, fs)
+	}
 	c.Response().WriteHeader(http.StatusOK)
 	return d.write(ctx(c), c.Response(), l, fs)
+}
+
+// serveGeoPackage builds the GeoPackage (an SQLite file) in a temporary
+// directory, then sends it with its length and removes it.
+func (s *Server) serveGeoPackage(c echo.Context, l *layers.Layer, fs []*layers.Feature) error {
+	dir, err := os.MkdirTemp("", "troopmap-export-")
+	if err != nil {
+		return fmt.Errorf("export %s: %w", l.ID, err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, l.ID+".gpkg")
+	if err := gpkg.Export(ctx(c), path, l.Meta, schemaOf(l), fs); err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("export %s: %w", l.ID, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("export %s: %w", l.ID, err)
+	}
+	c.Response().Header().Set(echo.HeaderContentLength, strconv.FormatInt(st.Size(), 10))
+	c.Response().WriteHeader(http.StatusOK)
+	_, err = io.Copy(c.Response(), f)
+	return err
 }
 
 // downloadPage sets the page of a download: everything that matches (up to

@@ -150,6 +150,13 @@ func (s *Server) handleItems(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a, err := parseAsOf(c, time.Now())
+	if err != nil {
+		return err
+	}
+	if l, err = s.layerAt(ctx(c), l, a); err != nil {
+		return err
+	}
 	r, err := s.parseItems(c, l)
 	if err != nil {
 		return err

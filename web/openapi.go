@@ -166,7 +166,7 @@ func (s *Server) extraAPIPaths(paths obj, cat *layers.Catalog) {
 
 func ref(name string) obj {
 	switch name {
-	case "featureId", "f", "crs", "bbox", "near", "radius_km", "bbox-crs", "datetime", "limit", "offset", "filter", "filter-lang", "filter-crs", "sortby", "properties", "skipGeometry":
+	case "featureId", "f", "crs", "bbox", "near", "radius_km", "bbox-crs", "datetime", "limit", "offset", "filter", "filter-lang", "filter-crs", "sortby", "properties", "skipGeometry", "asof":
 		return obj{"$ref": "#/components/parameters/" + name}
 	}
 	return obj{"$ref": "#/components/schemas/" + name}
@@ -262,6 +262,8 @@ func parameters() obj {
 		"properties": q("properties", "comma-separated properties to include; empty for none",
 			obj{"type": "array", "items": obj{"type": "string"}}),
 		"skipGeometry": q("skipGeometry", "true to leave out geometries", obj{"type": "boolean", "default": false}),
+		"asof": q("asof", "time travel: the report layers as they stood at this moment (RFC 3339, or a date for its midnight UTC), rebuilt from the history; not in the future",
+			obj{"type": "string", "format": "date-time"}),
 		"near": q("near", "lon,lat: only features within radius_km of this point, nearest first, each with its distance in the property near_distance_km",
 			obj{"type": "array", "minItems": 2, "maxItems": 2, "items": obj{"type": "number"}}),
 		"radius_km": q("radius_km", fmt.Sprintf("radius of near in km along the ground (default %d, at most %d)", defaultNearRadiusKm, layers.MaxNearRadiusKm),

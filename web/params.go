@@ -23,7 +23,7 @@ func filterParams() []string {
 
 // itemsParams are the items route's own parameters.
 func itemsParams() []string {
-	return []string{"f", "bbox", "bbox-crs", "limit", "offset", "crs", "sortby", "properties", "skipGeometry", "near", "radius_km"}
+	return []string{"f", "bbox", "bbox-crs", "limit", "offset", "crs", "sortby", "properties", "skipGeometry", "asof", "near", "radius_km"}
 }
 
 // itemParams are the single-feature route's parameters.

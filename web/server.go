@@ -54,7 +54,8 @@ type Server struct {
 	pages     *template.Template // the HTML pages, parsed once
 	assets    *ui.Assets
 	reports   atomic.Pointer[layers.Reports]
-	hub       *hub // live change events
+	hub       *hub       // live change events
+	past      pastLayers // report layers rebuilt at past moments (asof)
 }
 
 // New builds the server and its routes.

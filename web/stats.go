@@ -16,7 +16,7 @@ import (
 )
 
 // statsParams are the query parameters of the stats routes.
-var statsParams = map[string]bool{"from": true, "to": true, "interval": true, "f": true, "zone": true}
+var statsParams = map[string]bool{"from": true, "to": true, "interval": true, "f": true, "zone": true, "asof": true}
 
 // statsAnswer is the JSON body of /stats/zones and of an area feature's
 // stats.
@@ -58,7 +58,11 @@ func (s *Server) handleZoneStats(c echo.Context) error {
 			areas = append(areas, layers.ZoneArea(l))
 		}
 	}
-	stats, err := layers.ComputeStats(ctx(c), req, areas, s.statsSources(c, cat))
+	sources, err := s.statsSources(c, cat)
+	if err != nil {
+		return err
+	}
+	stats, err := layers.ComputeStats(ctx(c), req, areas, sources)
 	if err != nil {
 		return err
 	}
@@ -95,7 +99,11 @@ func (s *Server) handleAreaStats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	stats, err := layers.ComputeStats(ctx(c), req, []layers.StatsArea{area}, s.statsSources(c, cat))
+	sources, err := s.statsSources(c, cat)
+	if err != nil {
+		return err
+	}
+	stats, err := layers.ComputeStats(ctx(c), req, []layers.StatsArea{area}, sources)
 	if err != nil {
 		return err
 	}
@@ -103,15 +111,23 @@ func (s *Server) handleAreaStats(c echo.Context) error {
 }
 
 // statsSources are the report layers as this reader sees them.
-func (s *Server) statsSources(c echo.Context, cat *layers.Catalog) []layers.StatsSource {
+// With ?asof= they are the layers as they stood at that moment.
+func (s *Server) statsSources(c echo.Context, cat *layers.Catalog) ([]layers.StatsSource, error) {
 	v := s.viewOf(c)
+	a, err := parseAsOf(c, time.Now())
+	if err != nil {
+		return nil, err
+	}
 	var out []layers.StatsSource
 	for _, id := range []string{layers.TroopConcentrations, layers.Incidents} {
 		if l, ok := cat.Layer(id); ok {
+			if l, err = s.layerAt(ctx(c), l, a); err != nil {
+				return nil, err
+			}
 			out = append(out, layers.StatsSource{Layer: l, Show: v.Show})
 		}
 	}
-	return out
+	return out, nil
 }
 
 func zoneIDs(cat *layers.Catalog) []string {

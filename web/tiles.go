@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/paulmach/orb/maptile"
@@ -60,6 +61,7 @@ type tileRequest struct {
 	query  []layers.Query // per layer: the shared filters
 	view   view
 	key    tile.Key
+	asof   asof
 }
 
 // parseTileRequest checks the path (400 off the grid, 404 for unknown layers
@@ -75,6 +77,9 @@ func (s *Server) parseTileRequest(c echo.Context) (*tileRequest, error) {
 		return nil, layers.Errorf(layers.EINVALID, "tile path: %v", err)
 	}
 	req := &tileRequest{tile: t, view: s.viewOf(c)}
+	if req.asof, err = parseAsOf(c, time.Now()); err != nil {
+		return nil, err
+	}
 	ls, err := lookupLayers(cat, c.Param("layers"))
 	if err != nil {
 		return nil, err
@@ -87,6 +92,9 @@ func (s *Server) parseTileRequest(c echo.Context) (*tileRequest, error) {
 		}
 		q, err := s.parseFilters(c, l)
 		if err != nil {
+			return nil, err
+		}
+		if l, err = s.layerAt(ctx(c), l, req.asof); err != nil {
 			return nil, err
 		}
 		req.layers = append(req.layers, l)
@@ -136,7 +144,11 @@ func (s *Server) handleTile(c echo.Context) error {
 		}
 		s.tiles.cache.Put(req.key, e, req.ids, gen)
 	}
-	return s.serveTile(c, req.key, e)
+	cc := s.tiles.cfg.CacheControl
+	if req.asof.settled {
+		cc = immutable // the past does not change
+	}
+	return s.serveTile(c, req.key, e, cc)
 }
 
 // buildTile reads the layers' current snapshots and encodes the tile.
@@ -194,9 +206,9 @@ func (s *Server) tileLayer(cx context.Context, l *layers.Layer, t maptile.Tile, 
 }
 
 // serveTile writes a tile with its validators, negotiating gzip.
-func (s *Server) serveTile(c echo.Context, k tile.Key, e *tile.Entry) error {
+func (s *Server) serveTile(c echo.Context, k tile.Key, e *tile.Entry, cacheControl string) error {
 	h := c.Response().Header()
-	h.Set("Cache-Control", s.tiles.cfg.CacheControl)
+	h.Set("Cache-Control", cacheControl)
 	h.Add("Vary", "Accept-Encoding")
 	if len(e.Dropped) > 0 {
 		var parts []string

@@ -15,6 +15,7 @@ type tileService struct {
 	cfg     TileConfig
 	cache   *tile.Cache
 	keepers map[string]*ptindex.Keeper // point indexes of clustered layers
+	live    map[string]*layers.Layer   // the catalog's layers, whose indexes the keepers hold
 	noIndex bool                       // tests: always take the R-tree path
 }
 
@@ -28,7 +29,9 @@ func newTileService(cfg TileConfig) *tileService {
 // published, so the keepers map is not written once readers exist.
 func (ts *tileService) wire(c *layers.Catalog) {
 	ts.keepers = map[string]*ptindex.Keeper{}
+	ts.live = map[string]*layers.Layer{}
 	for _, l := range c.Layers() {
+		ts.live[l.ID] = l
 		var k *ptindex.Keeper
 		if spec, ok := clusterSpecOf(l); ok && ts.cfg.ClusterMaxZoom > 0 {
 			k = ptindex.NewKeeper(l, spec.describe)
@@ -49,8 +52,8 @@ func (ts *tileService) keeper(id string) *ptindex.Keeper { return ts.keepers[id]
 
 // index returns the point index of l's snapshot s, or nil while it builds.
 func (ts *tileService) index(l *layers.Layer, s *layers.Snapshot) *ptindex.Index {
-	if ts.noIndex {
-		return nil
+	if ts.noIndex || ts.live[l.ID] != l {
+		return nil // a past layer (asof) has no index: versions would collide
 	}
 	return ts.keepers[l.ID].For(s)
 }

@@ -132,7 +132,7 @@ func (s *Server) handleCreateItems(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := requireType(c, mediaGeoJSON, mediaJSON); err != nil {
+	if err := requireType(c, append([]string{mediaGeoJSON, mediaJSON}, importTypes()...)...); err != nil {
 		return err
 	}
 	body, err := s.readBody(c)
@@ -140,9 +140,13 @@ func (s *Server) handleCreateItems(c echo.Context) error {
 		return err
 	}
 	schema, _ := layers.ReportSchema(l.ID)
-	drafts, batch, err := layers.DecodeUpload(ctx(c), body, schema, r.Rules())
+	upload, file, err := s.importBody(c, body, schema)
 	if err != nil {
 		return err
+	}
+	drafts, batch, err := layers.DecodeUpload(ctx(c), upload, schema, r.Rules())
+	if err != nil {
+		return placeErrors(ctx(c), err, file)
 	}
 	var idem *layers.IdempotencyRequest
 	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
@@ -156,7 +160,7 @@ func (s *Server) handleCreateItems(c echo.Context) error {
 	}
 	res, err := r.Create(ctx(c), actor, l.ID, drafts, batch, idem)
 	if err != nil {
-		return err
+		return placeErrors(ctx(c), err, file)
 	}
 	if res.Replayed {
 		c.Response().Header().Set("Idempotent-Replayed", "true")

@@ -1,0 +1,78 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"troopmap/layers"
+	"troopmap/layers/formats"
+)
+
+// Import formats of POST /collections/{id}/items besides GeoJSON. Each is
+// decoded into the GeoJSON FeatureCollection an analyst could have sent
+// instead, which then goes through the very same validation and
+// all-or-nothing batch commit; errors are placed back in the file.
+const (
+	mimeCSV = "text/csv"
+	mimeKML = "application/vnd.google-earth.kml+xml"
+	mimeKMZ = "application/vnd.google-earth.kmz"
+)
+
+func importTypes() []string { return []string{mimeCSV, mimeKML, mimeKMZ} }
+
+// importBody returns the GeoJSON body to validate for a request: the body
+// itself for GeoJSON, or the decoded import with the batch that places its
+// features in the file.
+func (s *Server) importBody(c echo.Context, body []byte, schema layers.Schema) ([]byte, *formats.Batch, error) {
+	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get("Content-Type"))
+	var b *formats.Batch
+	var err error
+	cx := ctx(c)
+	switch mt {
+	case mimeCSV:
+		b, err = formats.DecodeCSV(cx, bytes.NewReader(body), schema)
+	case mimeKML:
+		b, err = formats.DecodeKML(cx, bytes.NewReader(body), schema)
+	case mimeKMZ:
+		b, err = formats.DecodeKMZ(cx, bytes.NewReader(body), int64(len(body)), s.limits.MaxBodyBytes, schema)
+	default:
+		return body, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	gj, err := json.Marshal(b.FeatureCollection())
+	if err != nil {
+		return nil, nil, fmt.Errorf("import to GeoJSON: %w", err)
+	}
+	return gj, b, nil
+}
+
+// placeErrors rewrites the JSON pointers of a refused import's errors as
+// places in the analyst's file: "row 17, column echelon".
+func placeErrors(_ context.Context, err error, b *formats.Batch) error {
+	var de *layers.Error
+	if b == nil || !errors.As(err, &de) {
+		return err
+	}
+	probs, ok := de.Details.([]layers.FieldError)
+	if !ok {
+		return err
+	}
+	placed := make([]formats.Problem, len(probs))
+	for i, p := range probs {
+		placed[i] = b.Relabel(p.Pointer, p.Message)
+	}
+	msg := de.Message
+	if len(placed) > 0 {
+		msg = fmt.Sprintf("%s import: %s; first: %s", strings.ToUpper(b.Format), msg, placed[0])
+	}
+	return &layers.Error{Code: de.Code, Message: msg, Details: placed}
+}

@@ -12,9 +12,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -400,3 +404,170 @@ func TestMapPageDrawsAreaAndReportLayers(t *testing.T) {
 	}
 	b.checkClean()
 }
+
+// clickMap clicks the map at a point given in the map's own CSS pixels,
+// with a real mouse event.
+func (b *browser) clickMap(x, y float64) {
+	b.t.Helper()
+	var off struct{ Left, Top float64 }
+	b.eval(`(() => { const r = window.troopmap.map.getCanvas().getBoundingClientRect(); return {left: r.left, top: r.top}; })()`, &off)
+	b.do(chromedp.MouseClickXY(off.Left+x, off.Top+y))
+}
+
+// waitFor polls a JavaScript condition until it is true.
+func (b *browser) waitFor(what, cond string) {
+	b.t.Helper()
+	var ok bool
+	b.eval(fmt.Sprintf(`(async () => {
+  for (let i = 0; i < 600; i++) {
+    if (%s) return true;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return false;
+})()`, cond), &ok)
+	if !ok {
+		b.screenshot("timeout-" + regexp.MustCompile(`\W+`).ReplaceAllString(what, "-"))
+		b.t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// getJSON fetches a URL from the server, as a client independent of the page.
+func getJSON(t *testing.T, url string, out any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s = %d", url, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+func TestMapPageClickShowsSources(t *testing.T) {
+	srv := startLoggedServer(t)
+	b := newBrowser(t)
+	b.openMap(srv.base + "/map")
+	units := b.rendered("troop-concentrations:units")
+	if len(units) == 0 {
+		t.Fatal("no troop concentration symbols drawn")
+	}
+	u := units[0]
+	b.clickMap(u.X, u.Y)
+	b.waitFor("the details panel", `document.querySelector('#details-body').dataset.loaded === 'item'`)
+	b.screenshot("details-panel")
+
+	var feature struct {
+		Properties struct {
+			Sources []struct{ URL, Title string }
+			Notes   string
+		}
+	}
+	getJSON(t, srv.base+"/collections/troop-concentrations/items/"+u.ID, &feature)
+	var panel struct {
+		ID      string
+		Links   []struct{ Href, Text, Rel, Target string }
+		Notes   string
+		Props   []string
+		Visible bool
+	}
+	b.eval(`(() => {
+  const d = document.querySelector('#details-body');
+  return {
+    id: d.dataset.id,
+    visible: !document.querySelector('#details').hidden,
+    links: [...d.querySelectorAll('.sources a')].map((a) => ({href: a.href, text: a.textContent, rel: a.rel, target: a.target})),
+    notes: (d.querySelector('.notes') || {}).textContent || '',
+    props: [...d.querySelectorAll('.proptable > tbody > tr')].map((tr) => tr.dataset.prop),
+  };
+})()`, &panel)
+	if !panel.Visible || panel.ID != u.ID {
+		t.Fatalf("panel shows %q (visible %v), clicked %q", panel.ID, panel.Visible, u.ID)
+	}
+	if len(feature.Properties.Sources) == 0 || len(panel.Links) != len(feature.Properties.Sources) {
+		t.Fatalf("panel links %+v, report sources %+v", panel.Links, feature.Properties.Sources)
+	}
+	for i, s := range feature.Properties.Sources {
+		l := panel.Links[i]
+		if l.Href != s.URL || (s.Title != "" && l.Text != s.Title) || l.Rel != "noopener noreferrer" || l.Target != "_blank" {
+			t.Errorf("source %d: panel %+v, report %+v", i, l, s)
+		}
+	}
+	if panel.Notes != feature.Properties.Notes {
+		t.Errorf("notes %q, want %q", panel.Notes, feature.Properties.Notes)
+	}
+	for _, want := range []string{"side", "echelon", "unit_function", "posture", "observed_at", "geometry"} {
+		if !slices.Contains(panel.Props, want) {
+			t.Errorf("panel lacks property %s: %v", want, panel.Props)
+		}
+	}
+	b.checkClean()
+}
+
+func TestMapPageTimeSliderFiltersTiles(t *testing.T) {
+	srv := startLoggedServer(t)
+	b := newBrowser(t)
+	b.openMap(srv.base + "/map")
+	var cfg struct{ Time [2]string }
+	b.eval(`window.troopmap.cfg`, &cfg)
+	start, err1 := time.Parse(time.RFC3339, cfg.Time[0])
+	end, err2 := time.Parse(time.RFC3339, cfg.Time[1])
+	if err1 != nil || err2 != nil {
+		t.Fatalf("page time range %v", cfg.Time)
+	}
+	before := len(b.rendered("troop-concentrations:units"))
+
+	// A 30-day window ending 60% of the way along: after the samples of
+	// March-April 2021, before now.
+	var max float64
+	b.eval(`(() => {
+  const w = document.getElementById('window'); w.value = '30d'; w.dispatchEvent(new Event('change'));
+  const s = document.getElementById('time'); s.value = String(Math.round(0.6 * Number(s.max))); s.dispatchEvent(new Event('input'));
+  return Number(s.max);
+})()`, &max)
+	frac := math.Round(0.6*max) / max
+	wantEnd := start.Add(time.Duration(frac * float64(end.Sub(start)))).Truncate(time.Second)
+	re := regexp.MustCompile(`^/tiles/troop-concentrations/\d+/\d+/\d+\.mvt\?.*datetime=([^&]+)`)
+	var got []string
+	for i := 0; i < 200 && len(got) == 0; i++ {
+		for _, u := range srv.requests(re) {
+			m := re.FindStringSubmatch(u)
+			dt, _ := urlUnescape(m[1])
+			a, z, _ := strings.Cut(dt, "/")
+			ta, e1 := time.Parse(time.RFC3339, a)
+			tz, e2 := time.Parse(time.RFC3339, z)
+			if e1 == nil && e2 == nil && tz.Sub(wantEnd).Abs() <= time.Second && tz.Sub(ta) == 30*24*time.Hour {
+				got = append(got, u)
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if len(got) == 0 {
+		t.Fatalf("no tile requested with a 30-day datetime ending %s; tile requests: %v", wantEnd.Format(time.RFC3339), srv.requests(regexp.MustCompile(`^/tiles/troop`)))
+	}
+	b.waitIdle()
+	b.screenshot("time-window-2023")
+	if n := len(b.rendered("troop-concentrations:units")); n != 0 || before == 0 {
+		t.Errorf("%d symbols drawn in a window with no reports (%d before)", n, before)
+	}
+	var hash string
+	b.eval(`location.hash`, &hash)
+	if !strings.Contains(hash, "win=30d") || !strings.Contains(hash, "end="+wantEnd.Format("2006-01-02")) {
+		t.Errorf("URL hash %q does not keep the time window", hash)
+	}
+	// The link reproduces the view: a new tab opened on it asks for the
+	// same window.
+	b2 := newBrowser(t)
+	b2.openMap(srv.base + "/map" + hash)
+	var dt string
+	b2.eval(`window.troopmap.timebar.datetime()`, &dt)
+	if !strings.HasSuffix(dt, "/"+wantEnd.Format(time.RFC3339)) {
+		t.Errorf("reopened link asks for datetime %q, want the window ending %s", dt, wantEnd.Format(time.RFC3339))
+	}
+	b.checkClean()
+}
+
+func urlUnescape(s string) (string, error) { return url.QueryUnescape(s) }

@@ -4,7 +4,7 @@
 
 import { el, clear, link, safeURL } from './dom.js';
 import { abbreviate } from './symbols.js';
-import { CLUSTER_STRENGTH } from './style.js';
+import { CLUSTER_SUM } from './style.js';
 
 export class Details {
   constructor(cfg, map, root) {
@@ -77,11 +77,12 @@ export class Details {
     this.root.hidden = false;
     clear(this.body);
     const count = Number(p.point_count) || 0;
-    const strength = Number(p[CLUSTER_STRENGTH]) || 0;
+    const sum = CLUSTER_SUM[collection];
+    const strength = sum ? Number(p[sum.field]) || 0 : 0;
     const list = el('ol', { className: 'leaves' });
     this.body.append(
       el('h2', {}, `${count} reports`),
-      el('p', { className: 'muted' }, collection + (strength ? ` · about ${abbreviate(strength)} personnel (sum of best estimates)` : '')),
+      el('p', { className: 'muted' }, collection + (strength ? ` · ${abbreviate(strength)} ${sum.label} (sum of best estimates)` : '')),
       propsTable(p),
       el('h3', {}, 'Reports in this cluster'), list);
     this.body.dataset.collection = collection;

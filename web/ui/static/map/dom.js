@@ -38,8 +38,9 @@ export function clear(node) {
 // safeURL returns u when it is an absolute http(s) URL, else "": source
 // links from reports must never become javascript: or data: links.
 export function safeURL(u) {
+  if (typeof u !== 'string' || u === '') return '';
   try {
-    const url = new URL(String(u), location.href);
+    const url = new URL(u); // absolute URLs only: no base
     return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : '';
   } catch {
     return '';

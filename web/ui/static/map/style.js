@@ -5,8 +5,23 @@
 
 import { unitKeyExpression, clusterKeyExpression } from './symbols.js';
 
-// The tile property carrying a cluster's summed strength.personnel.best.
-export const CLUSTER_STRENGTH = 'personnel_best_sum';
+// What a cluster of each layer sums, as the tiles name it: personnel
+// (strength.personnel.best) for troop concentrations, fatalities
+// (fatalities.best) for incidents.
+export const CLUSTER_SUM = {
+  'troop-concentrations': { field: 'personnel_best_sum', label: 'personnel', mark: '≈' },
+  incidents: { field: 'fatalities_best_sum', label: 'fatalities', mark: '†' },
+};
+
+// The side with most reports in a troop concentration cluster colours it.
+const CLUSTER_SIDE = ['case',
+  ['all', ['>=', ['coalesce', ['get', 'side_ru'], 0], ['coalesce', ['get', 'side_ua'], 0]],
+    ['>=', ['coalesce', ['get', 'side_ru'], 0], ['coalesce', ['get', 'side_by'], 0]],
+    ['>', ['coalesce', ['get', 'side_ru'], 0], 0]], 'ru',
+  ['all', ['>=', ['coalesce', ['get', 'side_ua'], 0], ['coalesce', ['get', 'side_by'], 0]],
+    ['>', ['coalesce', ['get', 'side_ua'], 0], 0]], 'ua',
+  ['>', ['coalesce', ['get', 'side_by'], 0], 0], 'by',
+  'unknown'];
 
 const SIDE_COLOUR = ['match', ['get', 'side'], 'ru', '#d33c3c', 'ua', '#2f7fd8', 'by', '#d98c1f', '#8a8a8a'];
 
@@ -32,7 +47,7 @@ const AREA_DEFAULT = { fill: '#cccccc', line: '#777777', width: 1, dash: null, o
 // for 512-pixel tiles: ce_m circles are drawn in metres.
 const MPP0 = 78271.517 * Math.cos((48.5 * Math.PI) / 180);
 
-const NOT_CLUSTER = ['!=', ['get', 'clustered'], true];
+const NOT_CLUSTER = ['all', ['!=', ['get', 'clustered'], true], ['==', ['geometry-type'], 'Point']];
 const IS_CLUSTER = ['==', ['get', 'clustered'], true];
 
 // Fainter for region-level positions and for reports not (yet) verified.
@@ -95,11 +110,23 @@ export function buildStyle(cfg, queries) {
   return { style, groups };
 }
 
+// shapeLayers draw reports given as lines or areas (a front sector, a
+// region of activity) beneath the point symbols.
+function shapeLayers(id, src, click, colour) {
+  return [
+    { id: id + ':areas', type: 'fill', ...src, filter: ['==', ['geometry-type'], 'Polygon'], metadata: click,
+      paint: { 'fill-color': colour, 'fill-opacity': ['*', 0.25, FAINT] } },
+    { id: id + ':lines', type: 'line', ...src, filter: ['!=', ['geometry-type'], 'Point'],
+      paint: { 'line-color': colour, 'line-width': 2, 'line-opacity': FAINT, 'line-dasharray': [2, 1] } },
+  ];
+}
+
 function reportLayers(id) {
   const src = { source: id, 'source-layer': id };
   const click = { clickable: true };
   if (id === 'troop-concentrations') {
     return [
+      ...shapeLayers(id, src, click, SIDE_COLOUR),
       { id: id + ':ce', type: 'circle', ...src,
         filter: ['all', NOT_CLUSTER, ['>', ['to-number', ['get', 'ce_m'], 0], 0]],
         paint: {
@@ -114,7 +141,8 @@ function reportLayers(id) {
         layout: { 'icon-image': unitKeyExpression(), 'icon-allow-overlap': true, 'icon-ignore-placement': true },
         paint: { 'icon-opacity': FAINT } },
       { id: id + ':clusters', type: 'symbol', ...src, filter: IS_CLUSTER, metadata: click,
-        layout: { 'icon-image': clusterKeyExpression(CLUSTER_STRENGTH), 'icon-allow-overlap': true } },
+        // Clusters near a tile edge come in both tiles: collision hides the twin.
+        layout: { 'icon-image': clusterKeyExpression(CLUSTER_SUM[id].field, CLUSTER_SUM[id].mark, CLUSTER_SIDE), 'icon-allow-overlap': false } },
     ];
   }
   if (id === 'movements') {
@@ -129,12 +157,13 @@ function reportLayers(id) {
   }
   // Incidents and any other point layer.
   return [
+    ...shapeLayers(id, src, click, id === 'incidents' ? EVENT_COLOUR : '#555'),
     { id: id + ':points', type: 'circle', ...src, filter: NOT_CLUSTER, metadata: click,
       paint: {
         'circle-radius': 6, 'circle-color': id === 'incidents' ? EVENT_COLOUR : '#555',
         'circle-opacity': FAINT, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5,
       } },
     { id: id + ':clusters', type: 'symbol', ...src, filter: IS_CLUSTER, metadata: click,
-      layout: { 'icon-image': clusterKeyExpression(CLUSTER_STRENGTH), 'icon-allow-overlap': true } },
+      layout: { 'icon-image': clusterKeyExpression((CLUSTER_SUM[id] || {}).field || 'sum', (CLUSTER_SUM[id] || {}).mark || '', 'incident'), 'icon-allow-overlap': false } },
   ];
 }

@@ -60,13 +60,16 @@ export function unitKeyExpression() {
     ['coalesce', ['get', 'unit_designation'], '']];
 }
 
-// clusterKeyExpression names a cluster's image from its count and summed
-// strength.
-export function clusterKeyExpression(strengthField) {
+// clusterKeyExpression names a cluster's image from its count, its summed
+// figure (with the mark that prefixes it) and its colour key.
+export function clusterKeyExpression(sumField, mark, colour) {
   return ['concat', 'c', SEP,
     ['to-string', ['coalesce', ['get', 'point_count'], 0]], SEP,
-    ['to-string', ['coalesce', ['get', strengthField], 0]]];
+    ['to-string', ['round', ['to-number', ['coalesce', ['get', sumField], 0], 0]]], SEP,
+    mark, SEP, colour];
 }
+
+const CLUSTER_COLOUR = { ru: '#b3302f', ua: '#2467b5', by: '#b8741a', unknown: '#55606a', incident: '#7b3f00' };
 
 // drawImage returns {image, pixelRatio} for an image id, or null when the
 // id is not one of ours.
@@ -76,7 +79,7 @@ export function drawImage(id, dpr) {
     case 'u':
       return unitImage(parts, dpr);
     case 'c':
-      return clusterImage(Number(parts[1]) || 0, Number(parts[2]) || 0, dpr);
+      return clusterImage(Number(parts[1]) || 0, Number(parts[2]) || 0, parts[3] || '', CLUSTER_COLOUR[parts[4]] || CLUSTER_COLOUR.unknown, dpr);
     case 'arrow':
       return arrowImage(dpr);
   }
@@ -114,7 +117,7 @@ export function abbreviate(n) {
   return String(n);
 }
 
-function clusterImage(count, strength, dpr) {
+function clusterImage(count, strength, mark, colour, dpr) {
   const r = Math.round(14 + 5 * Math.log10(Math.max(count, 1)));
   const size = 2 * r + 4;
   const c = document.createElement('canvas');
@@ -123,8 +126,10 @@ function clusterImage(count, strength, dpr) {
   ctx.scale(dpr, dpr);
   ctx.beginPath();
   ctx.arc(size / 2, size / 2, r, 0, 2 * Math.PI);
-  ctx.fillStyle = 'rgba(60, 60, 70, 0.85)';
+  ctx.globalAlpha = 0.88;
+  ctx.fillStyle = colour;
   ctx.fill();
+  ctx.globalAlpha = 1;
   ctx.lineWidth = 2;
   ctx.strokeStyle = '#fff';
   ctx.stroke();
@@ -135,7 +140,7 @@ function clusterImage(count, strength, dpr) {
   ctx.fillText(abbreviate(count), size / 2, strength > 0 ? size / 2 - 6 : size / 2);
   if (strength > 0) {
     ctx.font = '10px "Liberation Sans", Arial, sans-serif';
-    ctx.fillText('≈' + abbreviate(strength), size / 2, size / 2 + 7);
+    ctx.fillText(mark + abbreviate(strength), size / 2, size / 2 + 7);
   }
   return { image: ctx.getImageData(0, 0, c.width, c.height), pixelRatio: dpr };
 }

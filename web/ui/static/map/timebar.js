@@ -3,8 +3,8 @@
 
 import { WINDOWS } from './hashstate.js';
 
-const STEPS = 1000;
 const DAY = 86400000;
+const HOUR = 3600000;
 
 export class Timebar {
   constructor(cfg, initial) {
@@ -17,9 +17,14 @@ export class Timebar {
     this.onChange = () => {};
     this.timer = null;
     this.pending = null;
+    // One slider step per hour of the data's time range.
+    this.steps = Math.max(1, Math.min(200000, Math.round((this.end - this.start) / HOUR)));
+    this.slider.max = String(this.steps);
     this.select.value = initial.win || 'all';
-    this.slider.value = String(initial.end ? this.toStep(Date.parse(initial.end)) : STEPS);
-    this.slider.addEventListener('input', () => { this.stop(); this.changed(); });
+    // A link's end time is kept exactly until the slider moves.
+    this.exact = initial.end ? Date.parse(initial.end) : null;
+    this.slider.value = String(initial.end ? this.toStep(this.exact) : this.steps);
+    this.slider.addEventListener('input', () => { this.exact = null; this.stop(); this.changed(); });
     this.select.addEventListener('change', () => this.changed(true));
     this.playButton.addEventListener('click', () => (this.timer ? this.stop() : this.play()));
     this.render();
@@ -27,14 +32,15 @@ export class Timebar {
 
   toStep(t) {
     const f = (t - this.start) / (this.end - this.start);
-    return Math.round(Math.min(1, Math.max(0, f)) * STEPS);
+    return Math.round(Math.min(1, Math.max(0, f)) * this.steps);
   }
 
   endTime() {
-    return this.start + (Number(this.slider.value) / STEPS) * (this.end - this.start);
+    if (this.exact !== null) return this.exact;
+    return this.start + (Number(this.slider.value) / this.steps) * (this.end - this.start);
   }
 
-  atLatest() { return Number(this.slider.value) >= STEPS; }
+  atLatest() { return this.exact === null && Number(this.slider.value) >= this.steps; }
 
   windowDays() { return WINDOWS[this.select.value] || 0; }
 
@@ -53,6 +59,7 @@ export class Timebar {
 
   // setEnd moves the slider to time t (a test hook and for the hash).
   setEnd(t) {
+    this.exact = t;
     this.slider.value = String(this.toStep(t));
     this.changed(true);
   }
@@ -65,6 +72,7 @@ export class Timebar {
   }
 
   play() {
+    this.exact = null;
     if (this.atLatest()) {
       const days = this.windowDays() || 30;
       this.slider.value = String(this.toStep(this.start + days * DAY));
@@ -72,12 +80,16 @@ export class Timebar {
     this.playButton.textContent = '❚❚';
     this.playButton.setAttribute('aria-label', 'Pause');
     this.playButton.classList.add('playing');
-    const step = Math.max(1, Math.round(STEPS / 60));
+    // Each tick moves by a quarter of the window, so that playing shows
+    // change without skipping reports; with no window, by 1/60 of the range.
+    const days = this.windowDays();
+    const perStep = (this.end - this.start) / this.steps;
+    const step = Math.max(1, Math.round(days ? (days * DAY) / 4 / perStep : this.steps / 60));
     const tick = () => {
-      const next = Math.min(STEPS, Number(this.slider.value) + step);
+      const next = Math.min(this.steps, Number(this.slider.value) + step);
       this.slider.value = String(next);
       this.changed(true);
-      if (next >= STEPS) this.stop();
+      if (next >= this.steps) this.stop();
     };
     tick();
     this.timer = setInterval(tick, 900);

@@ -81,9 +81,14 @@ func (s *server) requests(re *regexp.Regexp) []string {
 }
 
 // startLoggedServer runs `troopmap serve` in-process on a free port, with
-// its request log captured.
-func startLoggedServer(t *testing.T, args ...string) *server {
+// its request log captured, on a new store in store (a GeoPackage path;
+// "" for a temporary one).
+func startLoggedServer(t *testing.T, store string, args ...string) *server {
 	t.Helper()
+	if store == "" {
+		store = filepath.Join(t.TempDir(), "store.gpkg")
+	}
+	args = append([]string{"--store", store}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
 	store := filepath.Join(t.TempDir(), "troopmap.gpkg")
 	pr, pw := io.Pipe()
@@ -354,7 +359,7 @@ func (b *browser) rendered(styleLayer string) []renderedFeature {
 }
 
 func TestMapPageDrawsAreaAndReportLayers(t *testing.T) {
-	srv := startLoggedServer(t)
+	srv := startLoggedServer(t, "")
 	b := newBrowser(t)
 	b.openMap(srv.base + "/map")
 	b.screenshot("first-view")
@@ -448,7 +453,7 @@ func getJSON(t *testing.T, url string, out any) {
 }
 
 func TestMapPageClickShowsSources(t *testing.T) {
-	srv := startLoggedServer(t)
+	srv := startLoggedServer(t, "")
 	b := newBrowser(t)
 	b.openMap(srv.base + "/map")
 	units := b.rendered("troop-concentrations:units")
@@ -508,7 +513,7 @@ func TestMapPageClickShowsSources(t *testing.T) {
 }
 
 func TestMapPageTimeSliderFiltersTiles(t *testing.T) {
-	srv := startLoggedServer(t)
+	srv := startLoggedServer(t, "")
 	b := newBrowser(t)
 	b.openMap(srv.base + "/map")
 	var cfg struct{ Time [2]string }

@@ -73,7 +73,9 @@ const MaxCellZoom = 24
 // ParseClusterID reverses Cell.ID, checking that the cell is on the grid.
 func ParseClusterID(s string) (Cell, bool) {
 	v, err := strconv.ParseUint(s, 10, 64)
-	if err != nil {
+	// Only the canonical spelling names a cluster: "00" or "+5" would give
+	// one cluster several ids and break cache keys.
+	if err != nil || strconv.FormatUint(v, 10) != s {
 		return Cell{}, false
 	}
 	c := Cell{Z: uint32(v >> 48), X: uint32(v>>24) & (1<<24 - 1), Y: uint32(v) & (1<<24 - 1)}

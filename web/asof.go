@@ -3,6 +3,7 @@ package web
 import (
 	"container/list"
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -42,7 +43,8 @@ func parseAsOf(c echo.Context, now time.Time) (asof, error) {
 	if !ok {
 		return asof{}, nil
 	}
-	t, err := time.Parse(time.RFC3339Nano, v[0])
+	// An unescaped "+" of a zone offset arrives as a space.
+	t, err := time.Parse(time.RFC3339Nano, strings.ReplaceAll(v[0], " ", "+"))
 	if err != nil {
 		d, derr := time.Parse("2006-01-02", v[0])
 		if derr != nil {

@@ -182,9 +182,16 @@ func TestExportNegotiation(t *testing.T) {
 func TestGDALReadsDownloads(t *testing.T) {
 	s, _ := exportServer(t)
 	dir := t.TempDir()
-	for _, tc := range []struct{ collection, query, ext string }{
-		{"incidents", "event_type=riots", "kml"},
-		{"troop-concentrations", "", "kml"},
+	report := []string{"id: String", "observed_at: String", "sources: String"}
+	for _, tc := range []struct {
+		collection, query, ext string
+		fields                 []string
+	}{
+		{"incidents", "event_type=riots", "kml", report},
+		{"troop-concentrations", "", "kml", report},
+		{"incidents", "bbox=31,46,36,48", "gpkg", append([]string{"fatalities: String", "ce_m: Real", "zones: String"}, report...)},
+		{"troop-concentrations", "", "gpkg", append([]string{"strength: String", "heading_deg: Real"}, report...)},
+		{"squares", "", "gpkg", []string{"name: String", "rank: Real"}},
 	} {
 		var fc featureCollection
 		getJSON(t, s.Handler(), "/collections/"+tc.collection+"/items?limit=10000&"+tc.query, &fc)
@@ -192,7 +199,7 @@ func TestGDALReadsDownloads(t *testing.T) {
 		if rec.Code != 200 {
 			t.Fatalf("%d %s", rec.Code, rec.Body)
 		}
-		path := filepath.Join(dir, tc.collection+"."+tc.ext)
+		path := filepath.Join(dir, tc.collection+"-"+tc.query+"."+tc.ext)
 		if err := os.WriteFile(path, rec.Body.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +207,7 @@ func TestGDALReadsDownloads(t *testing.T) {
 		if want := "Feature Count: " + itoa(fc.NumberMatched) + "\n"; !strings.Contains(out, want) {
 			t.Errorf("%s: want %q in\n%s", path, want, out)
 		}
-		for _, field := range []string{"id: String", "observed_at: String", "sources: String"} {
+		for _, field := range tc.fields {
 			if !strings.Contains(out, "\n"+field) {
 				t.Errorf("%s: field %q missing in\n%s", path, field, out)
 			}

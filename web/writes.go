@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -60,8 +61,23 @@ func (s *Server) writeTarget(c echo.Context, allow string) (*layers.Reports, *la
 	return r, l, nil
 }
 
+// actorKey carries an actor set by HandlerAs; no network request can set it.
+type actorKey struct{}
+
+// HandlerAs returns the server's handler with every request made by actor,
+// without an API key. It is for in-process use by the command line
+// (troopmap import --store), never for a listener.
+func (s *Server) HandlerAs(a layers.Actor) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.echo.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, a)))
+	})
+}
+
 // actorOf authenticates the request's bearer key.
 func (s *Server) actorOf(c echo.Context, r *layers.Reports) (layers.Actor, error) {
+	if a, ok := ctx(c).Value(actorKey{}).(layers.Actor); ok {
+		return a, nil
+	}
 	h := c.Request().Header.Get("Authorization")
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || strings.TrimSpace(token) == "" {

@@ -31,6 +31,13 @@ type writeEnv struct {
 
 func newWriteEnv(t testing.TB, cfg Config) *writeEnv {
 	t.Helper()
+	rules := layers.DefaultUploadRules()
+	rules.MaxBatch = 100
+	return newWriteEnvRules(t, cfg, rules)
+}
+
+func newWriteEnvRules(t testing.TB, cfg Config, rules layers.UploadRules) *writeEnv {
+	t.Helper()
 	ctx := context.Background()
 	var schemas []layers.Schema
 	var reportLayers []*layers.Layer
@@ -44,8 +51,6 @@ func newWriteEnv(t testing.TB, cfg Config) *writeEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	rules := layers.DefaultUploadRules()
-	rules.MaxBatch = 100
 	reports := layers.NewReports(layers.ReportsConfig{Store: store, Layers: reportLayers, Rules: rules})
 	srv := New(cfg)
 	srv.SetReports(reports)
@@ -570,5 +575,36 @@ func TestGetItemETagDrivesIfMatchAndWriteIsVisibleAtOnce(t *testing.T) {
 	}
 	if rec := send(t, e.h, "GET", "/collections/incidents/items/nope", nil); rec.Code != 404 {
 		t.Fatalf("GET unknown item = %d", rec.Code)
+	}
+}
+
+func TestPostCSVAndKMLGoThroughTheSameValidation(t *testing.T) {
+	e := newWriteEnv(t, Config{})
+	head := "lon,lat,observed_at,time_precision,geo_precision,sources,source_reliability,info_credibility,sensitivity,event_type,actor1\n"
+	good := "37.5,48.1,2021-04-02T00:00:00Z,day,town,https://example.org/a,b,2,public,battles,Military forces of Russia\n"
+	bad := "37.6,48.2,2021-04-02T00:00:00Z,day,town,https://example.org/b,b,2,public,picnic,Military forces of Russia\n"
+	rec := e.post(t, "incidents", []byte(head+good+good), e.analyst, "Content-Type", "text/csv")
+	if rec.Code != 201 || !strings.Contains(rec.Body.String(), `"numberCreated":2`) {
+		t.Fatalf("CSV POST = %d %s", rec.Code, rec.Body)
+	}
+	rows0, hist0 := e.counts(t, "incidents")
+	rec = e.post(t, "incidents", []byte(head+good+bad), e.analyst, "Content-Type", "text/csv")
+	if rec.Code != 422 || !strings.Contains(rec.Body.String(), `"where":"row 3, column event_type"`) ||
+		!strings.Contains(rec.Body.String(), `"pointer":"/features/1/properties/event_type"`) {
+		t.Fatalf("bad CSV = %d %s", rec.Code, rec.Body)
+	}
+	if rows, hist := e.counts(t, "incidents"); rows != rows0 || hist != hist0 {
+		t.Fatal("a refused CSV stored something")
+	}
+	kml := `<kml><Placemark><name>Shelling</name><ExtendedData>
+<Data name="observed_at"><value>2021-04-02T00:00:00Z</value></Data><Data name="time_precision"><value>day</value></Data>
+<Data name="geo_precision"><value>town</value></Data><Data name="sources"><value>https://example.org/k</value></Data>
+<Data name="source_reliability"><value>b</value></Data><Data name="info_credibility"><value>2</value></Data>
+<Data name="sensitivity"><value>public</value></Data><Data name="event_type"><value>battles</value></Data>
+<Data name="actor1"><value>Military forces of Russia</value></Data></ExtendedData>
+<Point><coordinates>37.7,48.3</coordinates></Point></Placemark></kml>`
+	rec = e.post(t, "incidents", []byte(kml), e.analyst, "Content-Type", "application/vnd.google-earth.kml+xml")
+	if rec.Code != 201 {
+		t.Fatalf("KML POST = %d %s", rec.Code, rec.Body)
 	}
 }

@@ -366,3 +366,37 @@ func checkServed(t *testing.T, base, store string) {
 		t.Fatalf("after restart the server holds %d incidents, the file %d", ready.Layers[layers.Incidents], n)
 	}
 }
+
+// TestImportIntoStore runs `troopmap import --store`: the file goes through
+// the in-process server, so it is validated and committed like an upload.
+func TestImportIntoStore(t *testing.T) {
+	dir := t.TempDir()
+	store := filepath.Join(dir, "import.gpkg")
+	head := "lon,lat,observed_at,time_precision,geo_precision,sources,source_reliability,info_credibility,sensitivity,event_type,actor1\n"
+	row := "37.5,48.1,2021-04-02T00:00:00Z,day,town,https://example.org/a,b,2,public,battles,Military forces of Russia\n"
+	good, bad := filepath.Join(dir, "good.csv"), filepath.Join(dir, "bad.csv")
+	_ = os.WriteFile(good, []byte(head+row+row+row), 0o644)
+	_ = os.WriteFile(bad, []byte(head+row+strings.Replace(row, "battles", "picnic", 1)), 0o644)
+	imp := func(path string) (string, error) {
+		var stderr bytes.Buffer
+		err := run(context.Background(), []string{"import", path, "--collection", "incidents", "--store", store, "--as", "bob"},
+			func(string) string { return "" }, io.Discard, &stderr)
+		return stderr.String(), err
+	}
+	if msg, err := imp(good); err != nil {
+		t.Fatalf("import: %v\n%s", err, msg)
+	}
+	msg, err := imp(bad)
+	if err == nil || !strings.Contains(msg, "row 3") {
+		t.Fatalf("bad import: %v\n%s", err, msg)
+	}
+	db, err := sql.Open("sqlite", store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM incidents WHERE created_by = 'bob'`).Scan(&n); err != nil || n != 3 {
+		t.Fatalf("store holds %d reports by bob (%v), want 3", n, err)
+	}
+}

@@ -1,17 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"troopmap/layers"
+	"troopmap/layers/gpkg"
+	"troopmap/web"
 )
 
 // Import and export from the command line. Both speak to the server's
@@ -344,8 +348,30 @@ func openTarget(ctx context.Context, e *env, server, key, store, actor string) (
 	return nil, nil, fmt.Errorf("give --server URL (a running troopmap) or --store FILE (a GeoPackage store)")
 }
 
-// openStoreTarget is filled in once the store exists.
+// openStoreTarget opens a GeoPackage store with the whole server in
+// process, so that an import goes through the same validation and commit
+// as an upload; actor is recorded as created_by, with the analyst role.
 func openStoreTarget(ctx context.Context, e *env, store, actor string) (*transferTarget, func(), error) {
-	_ = bytes.MinRead
-	return nil, nil, fmt.Errorf("--store is not available yet")
+	st, err := gpkg.Open(ctx, store, reportSchemas())
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := parseServe(e, nil)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	log := slog.New(slog.DiscardHandler)
+	srv := web.New(web.Config{Logger: log, Limits: cfg.Limits})
+	lctx, cancel := context.WithCancel(ctx)
+	cat, err := loadCatalog(lctx, log, cfg, srv, st)
+	if err != nil {
+		cancel()
+		st.Close()
+		return nil, nil, err
+	}
+	srv.SetCatalog(cat)
+	role, _ := layers.RoleNamed("analyst")
+	t := &transferTarget{base: "http://troopmap.store", handler: srv.HandlerAs(layers.Actor{Name: actor, Role: role})}
+	return t, func() { cancel(); st.Close() }, nil
 }

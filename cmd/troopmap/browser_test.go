@@ -90,11 +90,10 @@ func startLoggedServer(t *testing.T, store string, args ...string) *server {
 	}
 	args = append([]string{"--store", store}, args...)
 	ctx, cancel := context.WithCancel(context.Background())
-	store := filepath.Join(t.TempDir(), "troopmap.gpkg")
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "info", "--store", store}, args...), func(string) string { return "" }, io.Discard, pw)
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "info"}, args...), func(string) string { return "" }, io.Discard, pw)
 		pw.Close()
 	}()
 	s := &server{}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -39,12 +38,6 @@ func (s *realServer) log() string {
 	return s.stderr.String()
 }
 
-var (
-	realOnce sync.Once
-	realSrv  *realServer
-	realErr  error
-)
-
 func requireTool(t *testing.T, path string) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
@@ -52,42 +45,49 @@ func requireTool(t *testing.T, path string) {
 	}
 }
 
-// startReal builds troopmap, generates reports and starts the server; the
-// same server serves every test of this file and stops when the tests end.
-func startReal(t *testing.T) *realServer {
-	t.Helper()
-	realOnce.Do(func() { realSrv, realErr = launchReal() })
-	if realErr != nil {
-		t.Fatal(realErr)
-	}
-	return realSrv
+// TestRealClients builds troopmap, generates reports, starts the server once
+// and runs every client against it.
+func TestRealClients(t *testing.T) {
+	s := launchReal(t)
+	t.Run("GDALListsEveryLayerWithExactCounts", func(t *testing.T) { testGDALCounts(t, s) })
+	t.Run("GDALSpatialAndAttributeFiltersMatchTheServer", func(t *testing.T) { testGDALFilters(t, s) })
+	t.Run("GDALExportsManyPagesWithoutLossOrDuplicates", func(t *testing.T) { testGDALPaging(t, s) })
+	t.Run("OWSLib", func(t *testing.T) { testOWSLib(t, s) })
 }
 
-// realDir holds the binary and data; TestMain removes it.
-var realDir string
-
-func launchReal() (*realServer, error) {
-	dir, err := os.MkdirTemp("", "troopmap-clients-")
-	if err != nil {
-		return nil, err
-	}
-	realDir = dir
+// launchReal builds the binary into a temporary directory, writes a report
+// file with troopmap gen and starts troopmap serve on a free port; the
+// server is stopped (SIGINT, then SIGKILL after 10s) when the test ends.
+func launchReal(t *testing.T) *realServer {
+	t.Helper()
+	dir := t.TempDir()
 	bin := filepath.Join(dir, "troopmap")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build: %v\n%s", err, out)
+		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	reports := filepath.Join(dir, "reports.geojson")
 	if out, err := exec.Command(bin, "gen", "--reports", "3000", "--seed", "11", "--out", reports).CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("troopmap gen: %v\n%s", err, out)
+		t.Fatalf("troopmap gen: %v\n%s", err, out)
 	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--reports", reports, "--store", filepath.Join(dir, "troopmap.gpkg"))
+	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--reports", reports)
 	s := &realServer{}
 	pr, pw := io.Pipe()
 	cmd.Stderr = pw
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	realCmd = cmd
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		pw.Close()
+	})
 	addr := make(chan string, 1)
 	go func() {
 		re := regexp.MustCompile(`msg=listening addr=(\S+)`)
@@ -101,12 +101,13 @@ func launchReal() (*realServer, error) {
 				addr <- m[1]
 			}
 		}
+		_, _ = io.Copy(io.Discard, pr)
 	}()
 	select {
 	case a := <-addr:
 		s.base = "http://" + a
 	case <-time.After(30 * time.Second):
-		return nil, fmt.Errorf("the server did not log its address within 30s:\n%s", s.log())
+		t.Fatalf("the server did not log its address within 30s:\n%s", s.log())
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -114,34 +115,14 @@ func launchReal() (*realServer, error) {
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return s, nil
+				return s
 			}
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("the server was not ready within 60s:\n%s", s.log())
+			t.Fatalf("the server was not ready within 60s:\n%s", s.log())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-var realCmd *exec.Cmd
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if realCmd != nil && realCmd.Process != nil {
-		_ = realCmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = realCmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = realCmd.Process.Kill()
-		}
-	}
-	if realDir != "" {
-		os.RemoveAll(realDir)
-	}
-	os.Exit(code)
 }
 
 // serverIDs pages through the server's own answer to an items query.
@@ -225,8 +206,7 @@ func ogrExport(t *testing.T, base, layer string, args ...string) []string {
 	return ids
 }
 
-func TestGDALListsEveryLayerWithExactCounts(t *testing.T) {
-	s := startReal(t)
+func testGDALCounts(t *testing.T, s *realServer) {
 	requireTool(t, "/usr/bin/ogrinfo")
 	out := runTool(t, "ogrinfo", "-ro", "OAPIF:"+s.base, "-al", "-so")
 	counts := map[string]int{}
@@ -265,8 +245,7 @@ func TestGDALListsEveryLayerWithExactCounts(t *testing.T) {
 	}
 }
 
-func TestGDALSpatialAndAttributeFiltersMatchTheServer(t *testing.T) {
-	s := startReal(t)
+func testGDALFilters(t *testing.T, s *realServer) {
 	for _, c := range []struct {
 		name, layer string
 		args        []string
@@ -297,8 +276,7 @@ func TestGDALSpatialAndAttributeFiltersMatchTheServer(t *testing.T) {
 	}
 }
 
-func TestGDALExportsManyPagesWithoutLossOrDuplicates(t *testing.T) {
-	s := startReal(t)
+func testGDALPaging(t *testing.T, s *realServer) {
 	want, matched := serverIDs(t, s.base, "incidents", url.Values{})
 	if matched <= 1000 {
 		t.Fatalf("incidents holds only %d features; the test needs more than 1,000", matched)
@@ -320,8 +298,7 @@ func TestGDALExportsManyPagesWithoutLossOrDuplicates(t *testing.T) {
 	}
 }
 
-func TestOWSLib(t *testing.T) {
-	s := startReal(t)
+func testOWSLib(t *testing.T, s *realServer) {
 	requireTool(t, "/usr/lib/python3/dist-packages/owslib")
 	script := `
 import json, sys

@@ -101,7 +101,7 @@ func (s *Server) extraAPIPaths(paths obj, cat *layers.Catalog) {
 	paths["/tiles/{layers}/{z}/{x}/{y}"] = obj{"get": op("getTile", "Vector tile",
 		"A Mapbox Vector Tile (2.1) of one or more layers; takes the same datetime and property parameters as items.",
 		[]any{pathParam("layers", "comma-separated collection ids"), pathParam("z", "zoom"), pathParam("x", "column"),
-			pathParam("y", "row, optionally with .mvt or .pbf")},
+			pathParam("y", "row, optionally with .mvt or .pbf"), ref("asof")},
 		obj{"200": obj{"description": "the tile", "content": obj{mvtType: obj{"schema": obj{"type": "string", "format": "binary"}}}},
 			"204": obj{"description": "the tile is empty"}}, "400", "404")}
 	paths["/tiles/{layers}"] = obj{"get": op("getTileJSON", "TileJSON", "TileJSON 3.0.0 for one or more comma-separated layers.",
@@ -134,6 +134,7 @@ func (s *Server) extraAPIPaths(paths obj, cat *layers.Catalog) {
 		statsParam("to", "end: RFC 3339 date-time or date (the whole day); default: the reports' latest time"),
 		statsParam("interval", "interval length; days start 00:00 UTC, weeks on Monday", layers.StatsDay, layers.StatsWeek),
 		statsParam("f", "json (default) or csv", "json", "csv"),
+		ref("asof"),
 	}
 	statsOK := obj{"200": obj{"description": "counts and sums per area and interval, with the change from the interval before",
 		"content": obj{mimeJSON: obj{"schema": obj{"type": "object"}}, "text/csv": obj{"schema": obj{"type": "string"}}}}}

@@ -83,12 +83,15 @@ type pastBuild struct {
 	err   error
 }
 
-// layerAt returns l as it stood at a: l itself when a is not set or l has
-// no history (the shipped area layers do not change), else a layer rebuilt
-// from the store's history.
+// layerAt returns l as it stood at a: l itself when a is not set or l is an
+// area layer (shipped, unchanging), a layer rebuilt from the store's history
+// for a report layer, and EINVALID for a derived layer.
 func (s *Server) layerAt(cx context.Context, l *layers.Layer, a asof) (*layers.Layer, error) {
-	if !a.set || l.Kind != layers.KindReports {
+	if !a.set || l.Kind == layers.KindArea {
 		return l, nil
+	}
+	if l.Kind != layers.KindReports {
+		return nil, layers.Errorf(layers.EINVALID, "parameter asof: collection %q is derived and has no history; asof applies to the report collections (and the unchanging area layers)", l.ID)
 	}
 	r := s.reports.Load()
 	if r == nil || !r.Writable(l.ID) {

@@ -66,7 +66,8 @@ func newAsofEnv(t *testing.T) *asofEnv {
 	if err := reports.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	cat, err := layers.NewCatalog(append([]*layers.Layer{zone, oblasts}, reportLayers...)...)
+	derived := layers.NewLayer(layers.Meta{ID: "derived", Kind: layers.KindDerived})
+	cat, err := layers.NewCatalog(append([]*layers.Layer{zone, oblasts, derived}, reportLayers...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +221,10 @@ func TestAsOf(t *testing.T) {
 		if rec.Code != 400 || json.Unmarshal(rec.Body.Bytes(), &body) != nil || !strings.Contains(body.Description, "asof") {
 			t.Errorf("%s: %d %s", q, rec.Code, rec.Body)
 		}
+	}
+	// A derived layer has no history of its own.
+	if rec := do(t, e.h, "GET", "/collections/derived/items?asof=2021-04-02"); rec.Code != 400 || !strings.Contains(rec.Body.String(), "asof") {
+		t.Errorf("derived layer asof: %d %s", rec.Code, rec.Body)
 	}
 	// Area layers do not change: asof shows them as they are.
 	if rec := do(t, e.h, "GET", "/collections/east/items?asof=2021-04-02"); rec.Code != 200 || !strings.Contains(rec.Body.String(), "east-1") {

@@ -50,7 +50,7 @@ func BenchmarkImportCSV100k(b *testing.B) {
 		{"baseline-geojson", "application/geo+json", geoBody},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			e := newWriteEnvRules(b, Config{Limits: Limits{MaxBodyBytes: 256 << 20}}, rules)
+			e := newWriteEnvRules(b, Config{Limits: Limits{MaxBodyBytes: 256 << 20, RequestTimeout: 15 * time.Minute}}, rules)
 			b.ReportAllocs()
 			b.SetBytes(int64(len(tc.body)))
 			start := time.Now()

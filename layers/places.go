@@ -323,13 +323,14 @@ func (p *Places) RelocateAll(ctx context.Context, l *Layer) (int, error) {
 	return n, nil
 }
 
-// Watch re-locates every report of the given layers whenever one of the
-// area layers changes, so that zones, admin1 and border_distance_km always
-// follow the areas. Passes run in one background goroutine; changes that
-// arrive during a pass are folded into one more pass. done, when not nil,
-// is called after each pass. Watch subscribes to the area layers, so call
-// it at start-up; it stops when ctx ends.
-func (p *Places) Watch(ctx context.Context, reports []*Layer, done func(changed int, err error)) {
+// Watch runs pass whenever one of the area layers changes, so that zones,
+// admin1 and border_distance_km always follow the areas; pass is
+// Reports.Relocate (which persists), or RelocateAll over in-memory layers.
+// Passes run in one background goroutine; changes that arrive during a
+// pass are folded into one more pass. done, when not nil, is called after
+// each pass. Watch subscribes to the area layers, so call it at start-up;
+// it stops when ctx ends.
+func (p *Places) Watch(ctx context.Context, pass func(context.Context) (int, error), done func(changed int, err error)) {
 	kick := make(chan struct{}, 1)
 	for _, a := range p.Layers() {
 		a.Subscribe(func(Change) {
@@ -346,19 +347,25 @@ func (p *Places) Watch(ctx context.Context, reports []*Layer, done func(changed 
 				return
 			case <-kick:
 			}
-			total := 0
-			var err error
-			for _, l := range reports {
-				var n int
-				n, err = p.RelocateAll(ctx, l)
-				total += n
-				if err != nil {
-					break
-				}
-			}
+			n, err := pass(ctx)
 			if done != nil {
-				done(total, err)
+				done(n, err)
 			}
 		}
 	}()
+}
+
+// RelocateLayers returns a pass for Watch over in-memory layers.
+func (p *Places) RelocateLayers(ls ...*Layer) func(context.Context) (int, error) {
+	return func(ctx context.Context) (int, error) {
+		total := 0
+		for _, l := range ls {
+			n, err := p.RelocateAll(ctx, l)
+			total += n
+			if err != nil {
+				return total, err
+			}
+		}
+		return total, nil
+	}
 }

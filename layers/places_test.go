@@ -80,7 +80,7 @@ func TestRelocateFollowsAreaChanges(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	passes := make(chan int, 4)
-	p.Watch(ctx, []*Layer{reports}, func(n int, err error) {
+	p.Watch(ctx, p.RelocateLayers(reports), func(n int, err error) {
 		if err != nil {
 			t.Error(err)
 		}

@@ -252,13 +252,21 @@ func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig, srv *we
 	} else if imported {
 		log.Info("sample reports imported into the new store")
 	}
+	// Locations are derived from the area layers, which may have changed
+	// since the reports were stored (a new release): re-derive them and
+	// commit the changed ones.
+	if n, err := rs.Relocate(ctx); err != nil {
+		return nil, err
+	} else if n > 0 {
+		log.Info("re-located stored reports against the current areas", "n", n)
+	}
 	for _, l := range reports {
 		// A --reports file is held in memory only, for load tests.
 		if err := l.Load(extra[l.ID]); err != nil {
 			return nil, fmt.Errorf("load %s: %w", l.ID, err)
 		}
 		delete(extra, l.ID)
-		// Locations are derived data: refresh them against the current areas.
+		// In-memory reports are located here, in memory.
 		if _, err := places.RelocateAll(ctx, l); err != nil {
 			return nil, err
 		}
@@ -275,7 +283,9 @@ func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig, srv *we
 		return nil, fmt.Errorf("derive movements: %w", err)
 	}
 	all = append(all, mv.Layer())
-	places.Watch(ctx, reports, func(n int, err error) {
+	// After an area change, re-derived locations are committed to the
+	// store (with history) and published.
+	places.Watch(ctx, rs.Relocate, func(n int, err error) {
 		if err != nil {
 			log.Error("re-locating reports after an area change failed", "err", err)
 			return

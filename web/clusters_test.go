@@ -137,10 +137,10 @@ func TestClusterIndexAndScanAgree(t *testing.T) {
 	waitIndex(t, s)
 	for _, path := range []string{"/tiles/incidents/5/19/11.mvt", "/tiles/incidents/7/77/44.mvt", "/tiles/incidents/9/309/178.mvt?event_type=battles", "/tiles/incidents/11/1237/713.mvt"} {
 		s.tiles.noIndex = false
-		s.tiles.cache = newTileService(TileConfig{}).cache
+		s.tiles.cache = newTileService(TileConfig{}, s.log).cache
 		a := do(t, s.Handler(), "GET", path)
 		s.tiles.noIndex = true
-		s.tiles.cache = newTileService(TileConfig{}).cache
+		s.tiles.cache = newTileService(TileConfig{}, s.log).cache
 		b := do(t, s.Handler(), "GET", path)
 		if a.Code != b.Code || a.Body.String() != b.Body.String() {
 			t.Errorf("%s: index %d (%d bytes) and scan %d (%d bytes) differ", path, a.Code, a.Body.Len(), b.Code, b.Body.Len())

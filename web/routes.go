@@ -16,6 +16,9 @@ func (s *Server) routes() {
 	e.Match(get, "/tiles/:layers/:z/:x/:y", s.handleTile)
 	e.Match(get, "/tiles/:layers", s.handleTileJSON)
 	e.Match(get, "/styles/troopmap.json", s.handleStyle)
+	if s.tiles.cfg.BenchCeiling {
+		e.GET("/bench/ceiling", s.handleCeiling)
+	}
 	e.Match(get, "/collections/:id/clusters/:cluster_id/leaves", s.handleClusterLeaves)
 
 	// OGC API – Features, Parts 1–3.

@@ -73,7 +73,7 @@ func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Logger, limits: cfg.Limits.withDefaults(), pages: parsePages(), assets: assets, hub: newHub()}
 	s.expensive = make(chan struct{}, s.limits.MaxExpensive)
 	s.metrics = newMetrics(s)
-	s.tiles = newTileService(cfg.Tiles)
+	s.tiles = newTileService(cfg.Tiles, cfg.Logger)
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -10,7 +10,7 @@ import (
 )
 
 // do sends a request through the router, as a client would.
-func do(t *testing.T, h http.Handler, method, target string, hdr ...string) *httptest.ResponseRecorder {
+func do(t testing.TB, h http.Handler, method, target string, hdr ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest(method, target, nil)
 	for i := 0; i+1 < len(hdr); i += 2 {

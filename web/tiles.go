@@ -35,6 +35,10 @@ type TileConfig struct {
 	// MaxBytes and MaxFeatures are the per-tile budgets; 0: 500 KB and
 	// 50,000 features.
 	MaxBytes, MaxFeatures int
+	// BenchCeiling adds GET /bench/ceiling?n=BYTES, which answers n bytes
+	// from a fixed in-memory slice: the load benchmark's measure of what the
+	// server can do at all. Off by default.
+	BenchCeiling bool
 }
 
 func (c TileConfig) withDefaults() TileConfig {
@@ -136,7 +140,12 @@ func (s *Server) handleTile(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	e, ok := s.tiles.cache.Get(req.key)
+	// A client's "Cache-Control: no-cache" makes the server draw the tile
+	// afresh (the result still refreshes the cache).
+	e, ok := (*tile.Entry)(nil), false
+	if !strings.Contains(c.Request().Header.Get("Cache-Control"), "no-cache") {
+		e, ok = s.tiles.cache.Get(req.key)
+	}
 	if !ok {
 		gen := s.tiles.cache.Generation(req.ids)
 		if e, err = s.buildTile(ctx(c), req); err != nil {
@@ -301,4 +310,19 @@ func etagSafe(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// ceilingSize is the length of /bench/ceiling's fixed slice.
+const ceilingSize = 1 << 20
+
+// handleCeiling answers the first n bytes of a fixed slice, through the same
+// middleware as tiles, so the load benchmark can compare tile serving with
+// the cheapest possible answer.
+func (s *Server) handleCeiling(c echo.Context) error {
+	n, err := strconv.Atoi(c.QueryParam("n"))
+	if err != nil || n < 0 || n > len(s.tiles.ceiling) {
+		return layers.Errorf(layers.EINVALID, "parameter n: want 0..%d bytes", len(s.tiles.ceiling))
+	}
+	c.Response().Header().Set("Cache-Control", s.tiles.cfg.CacheControl)
+	return c.Blob(http.StatusOK, mvtType, s.tiles.ceiling[:n])
 }

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"log/slog"
+	"time"
+
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/maptile"
 
@@ -17,11 +20,20 @@ type tileService struct {
 	keepers map[string]*ptindex.Keeper // point indexes of clustered layers
 	live    map[string]*layers.Layer   // the catalog's layers, whose indexes the keepers hold
 	noIndex bool                       // tests: always take the R-tree path
+	log     *slog.Logger
+	ceiling []byte // the fixed body of /bench/ceiling, when enabled
 }
 
-func newTileService(cfg TileConfig) *tileService {
+func newTileService(cfg TileConfig, log *slog.Logger) *tileService {
 	cfg = cfg.withDefaults()
-	return &tileService{cfg: cfg, cache: tile.NewCache(cfg.CacheBytes)}
+	ts := &tileService{cfg: cfg, cache: tile.NewCache(cfg.CacheBytes), log: log}
+	if cfg.BenchCeiling {
+		ts.ceiling = make([]byte, ceilingSize)
+		for i := range ts.ceiling {
+			ts.ceiling[i] = byte(i * 7)
+		}
+	}
+	return ts
 }
 
 // wire subscribes to every layer of the catalog and starts building the
@@ -35,6 +47,10 @@ func (ts *tileService) wire(c *layers.Catalog) {
 		var k *ptindex.Keeper
 		if spec, ok := clusterSpecOf(l); ok && ts.cfg.ClusterMaxZoom > 0 {
 			k = ptindex.NewKeeper(l, spec.describe)
+			id := l.ID
+			k.OnBuilt = func(n int, took time.Duration) {
+				ts.log.Info("point index built", "layer", id, "n", n, "took", took.Round(time.Millisecond))
+			}
 			ts.keepers[l.ID] = k
 			k.Refresh()
 		}

@@ -67,6 +67,7 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	fs.StringVar(&c.Tiles.CacheControl, "tile-cache-control", e.envOr("TROOPMAP_TILE_CACHE_CONTROL", "no-cache"), "Cache-Control of tiles, TileJSON and the style (env TROOPMAP_TILE_CACHE_CONTROL)")
 	fs.Int64Var(&c.TileCacheMB, "tile-cache-mb", envInt64(e, "TROOPMAP_TILE_CACHE_MB", 256), "memory for encoded tiles, in MiB; 0 turns the cache off (env TROOPMAP_TILE_CACHE_MB)")
 	fs.IntVar(&c.Tiles.ClusterMaxZoom, "cluster-max-zoom", int(envInt64(e, "TROOPMAP_CLUSTER_MAX_ZOOM", 14)), "point reports are clustered in tiles below this zoom; 0 turns clustering off (env TROOPMAP_CLUSTER_MAX_ZOOM)")
+	fs.BoolVar(&c.Tiles.BenchCeiling, "bench-ceiling", false, "serve GET /bench/ceiling?n=BYTES from a fixed in-memory slice, for the load benchmark (cmd/loadbench)")
 	if v := e.getenv("TROOPMAP_MAX_SPEED_KMH"); v != "" {
 		if err := fs.Set("max-speed-kmh", v); err != nil {
 			return c, fmt.Errorf("TROOPMAP_MAX_SPEED_KMH: %w", err)
@@ -261,14 +262,18 @@ func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig, srv *we
 		log.Info("re-located stored reports against the current areas", "n", n)
 	}
 	for _, l := range reports {
-		// A --reports file is held in memory only, for load tests.
-		if err := l.Load(extra[l.ID]); err != nil {
-			return nil, fmt.Errorf("load %s: %w", l.ID, err)
-		}
+		// A --reports file is held in memory only, for load tests. Its
+		// place fields (as gen writes them) are trusted; reports without
+		// them are located now, in memory.
+		more := extra[l.ID]
 		delete(extra, l.ID)
-		// In-memory reports are located here, in memory.
-		if _, err := places.RelocateAll(ctx, l); err != nil {
-			return nil, err
+		for i, f := range more {
+			if _, ok := f.Properties[layers.PropZones]; !ok {
+				more[i], _ = places.Relocated(f)
+			}
+		}
+		if err := l.Load(more); err != nil {
+			return nil, fmt.Errorf("load %s from %s: %w", l.ID, cfg.Reports, err)
 		}
 	}
 	for id := range extra {

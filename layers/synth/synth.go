@@ -12,6 +12,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -279,36 +281,116 @@ func (w *Writer) Close() error {
 }
 
 // Read streams a report file written by Writer (or any FeatureCollection
-// whose features carry "collection") and calls fn for each report, without
-// holding the whole file in memory. Errors name the feature's index.
+// whose features carry "collection") and calls fn for each report in file
+// order, without holding the whole file in memory. Features are decoded by
+// several goroutines; fn is called from one. Errors name the feature's index.
 func Read(ctx context.Context, r io.Reader, fn func(Report) error) error {
 	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<20))
 	if err := expectCollection(dec); err != nil {
 		return err
 	}
-	for i := 0; dec.More(); i++ {
-		if i&4095 == 0 && ctx.Err() != nil {
-			return ctx.Err()
+	type batch struct {
+		first int
+		raw   []json.RawMessage
+		out   []Report
+		err   error
+		done  chan struct{}
+	}
+	workers := max(1, runtime.GOMAXPROCS(0))
+	todo := make(chan *batch, workers)
+	order := make(chan *batch, 2*workers)
+	cx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range todo {
+				b.out = make([]Report, 0, len(b.raw))
+				for i, raw := range b.raw {
+					rep, err := decodeFeature(raw)
+					if err != nil {
+						b.err = fmt.Errorf("feature %d: %w", b.first+i, err)
+						break
+					}
+					b.out = append(b.out, rep)
+				}
+				close(b.done)
+			}
+		}()
+	}
+	var readErr error
+	go func() {
+		defer close(order)
+		defer close(todo)
+		i := 0
+		for dec.More() {
+			if cx.Err() != nil {
+				return
+			}
+			b := &batch{first: i, done: make(chan struct{})}
+			for len(b.raw) < 1024 && dec.More() {
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
+					readErr = fmt.Errorf("feature %d: %w", i, err)
+					b.err = readErr
+					break
+				}
+				b.raw = append(b.raw, raw)
+				i++
+			}
+			order <- b
+			if b.err != nil {
+				close(b.done)
+				return
+			}
+			todo <- b
 		}
-		var f fileFeature
-		if err := dec.Decode(&f); err != nil {
-			return fmt.Errorf("feature %d: %w", i, err)
+	}()
+	var err error
+	for b := range order {
+		<-b.done
+		if err != nil {
+			continue // drain
 		}
-		if f.ID == "" {
-			return fmt.Errorf("feature %d: no id", i)
+		if b.err != nil {
+			err = b.err
+			cancel()
+			continue
 		}
-		if f.Collection == "" {
-			return fmt.Errorf("feature %d (%s): no collection member", i, f.ID)
+		for i, rep := range b.out {
+			if e := fn(rep); e != nil {
+				err = fmt.Errorf("feature %d (%s): %w", b.first+i, rep.Feature.ID, e)
+				cancel()
+				break
+			}
 		}
-		var g orb.Geometry
-		if f.Geometry != nil {
-			g = f.Geometry.Geometry()
-		}
-		if err := fn(Report{Collection: f.Collection, Feature: layers.NewFeature(f.ID, g, f.Properties, layers.ReportTimeKeys()...)}); err != nil {
-			return fmt.Errorf("feature %d (%s): %w", i, f.ID, err)
+		if err == nil && ctx.Err() != nil {
+			err = ctx.Err()
+			cancel()
 		}
 	}
-	return nil
+	wg.Wait()
+	return err
+}
+
+func decodeFeature(raw []byte) (Report, error) {
+	var f fileFeature
+	if err := json.Unmarshal(raw, &f); err != nil {
+		return Report{}, err
+	}
+	if f.ID == "" {
+		return Report{}, fmt.Errorf("no id")
+	}
+	if f.Collection == "" {
+		return Report{}, fmt.Errorf("%s: no collection member", f.ID)
+	}
+	var g orb.Geometry
+	if f.Geometry != nil {
+		g = f.Geometry.Geometry()
+	}
+	return Report{Collection: f.Collection, Feature: layers.NewFeature(f.ID, g, f.Properties, layers.ReportTimeKeys()...)}, nil
 }
 
 // expectCollection reads up to the opening bracket of "features".

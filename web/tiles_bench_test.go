@@ -1,0 +1,79 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/maptile"
+
+	"troopmap/layers"
+	"troopmap/layers/synth"
+)
+
+// benchServers caches one loaded server per report count across benchmarks.
+var benchServers sync.Map
+
+func benchServer(b *testing.B, n int) *Server {
+	if s, ok := benchServers.Load(n); ok {
+		return s.(*Server)
+	}
+	by := map[string][]*layers.Feature{}
+	err := synth.Generate(context.Background(), n, 1, nil, func(r synth.Report) error {
+		by[r.Collection] = append(by[r.Collection], r.Feature)
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var all []*layers.Layer
+	for _, m := range layers.ReportMetas() {
+		l := layers.NewLayer(m)
+		if err := l.Load(by[m.ID]); err != nil {
+			b.Fatal(err)
+		}
+		all = append(all, l)
+	}
+	cat, _ := layers.NewCatalog(all...)
+	s := New(Config{Tiles: TileConfig{CacheBytes: -1}})
+	s.SetCatalog(cat)
+	waitIndex(b, s)
+	benchServers.Store(n, s)
+	return s
+}
+
+// BenchmarkTileBuild draws one incidents tile over the densest stretch of
+// the line of contact, uncached, through the whole path (filters, view,
+// clustering or selection, encoding). "scan" is the baseline: the same
+// cluster tiles drawn by walking the R-tree instead of the point index.
+func BenchmarkTileBuild(b *testing.B) {
+	p := orb.Point{38.03, 48.33}
+	for _, n := range []int{100_000, 1_000_000} {
+		for _, z := range []maptile.Zoom{4, 8, 12, 14} {
+			for _, mode := range []string{"index", "scan"} {
+				if mode == "scan" && z >= 14 {
+					continue // not clustered: no index involved
+				}
+				b.Run(fmt.Sprintf("reports=%d/z=%d/%s", n, z, mode), func(b *testing.B) {
+					s := benchServer(b, n)
+					t := maptile.At(p, z)
+					path := fmt.Sprintf("/tiles/incidents/%d/%d/%d.mvt", t.Z, t.X, t.Y)
+					s.tiles.noIndex = mode == "scan"
+					defer func() { s.tiles.noIndex = false }()
+					b.ReportAllocs()
+					size := 0
+					for b.Loop() {
+						rec := do(b, s.Handler(), "GET", path)
+						if rec.Code != 200 {
+							b.Fatalf("%s: %d", path, rec.Code)
+						}
+						size = rec.Body.Len()
+					}
+					b.ReportMetric(float64(size), "bytes/tile")
+				})
+			}
+		}
+	}
+}

@@ -102,7 +102,7 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 				if !e.Overlaps(lo, hi) {
 					continue
 				}
-				add(a, e.F, e.QX, e.QY, e.Weight, e.Cat, startNs(e.F))
+				add(a, e.F, e.QX, e.QY, e.Weight, e.Cat, e.StartNs())
 			}
 		}
 		others = ix.Others

@@ -77,6 +77,14 @@ func (e *Entry) Overlaps(lo, hi int64) bool {
 	return t >= lo && s <= hi
 }
 
+// StartNs returns the start time in Unix ns, 0 when there is none.
+func (e *Entry) StartNs() int64 {
+	if e.Start == noTime {
+		return 0
+	}
+	return e.Start
+}
+
 // Bounds turns an interval into the inclusive Unix ns limits Overlaps takes.
 func Bounds(iv geo.Interval) (int64, int64) {
 	lo, hi := int64(math.MinInt64+1), int64(math.MaxInt64)

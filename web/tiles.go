@@ -252,6 +252,9 @@ func (s *Server) serveTile(c echo.Context, k tile.Key, e *tile.Entry, cacheContr
 		body = e.Gzip
 		h.Set("Content-Encoding", "gzip")
 	}
+	// Explicit, so that HEAD answers carry the size too (GDAL's /vsicurl
+	// asks HEAD first).
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	return c.Blob(http.StatusOK, mvtType, body)
 }
 

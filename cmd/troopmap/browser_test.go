@@ -575,3 +575,161 @@ func TestMapPageTimeSliderFiltersTiles(t *testing.T) {
 }
 
 func urlUnescape(s string) (string, error) { return url.QueryUnescape(s) }
+
+const xssNotes = `Seen at dawn. <img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`
+
+// reportJSON is a schema-valid troop concentration at lon, lat.
+func reportJSON(designation string, lon, lat float64, notes string) string {
+	f := map[string]any{
+		"type":     "Feature",
+		"geometry": map[string]any{"type": "Point", "coordinates": []float64{lon, lat}},
+		"properties": map[string]any{
+			"observed_at": time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), "time_precision": "day",
+			"geo_precision": "town", "ce_m": 2000, "side": "ru", "echelon": "battalion",
+			"unit_function": "armor", "posture": "moving", "heading_deg": 225, "unit_designation": designation,
+			"sources":            []map[string]any{{"url": "https://example.org/post/1", "kind": "social", "title": "a post"}},
+			"source_reliability": "c", "info_credibility": "3", "sensitivity": "public", "notes": notes,
+		},
+	}
+	b, _ := json.Marshal(f)
+	return string(b)
+}
+
+func TestMapPageLiveUploadAndEscaping(t *testing.T) {
+	store := filepath.Join(t.TempDir(), "store.gpkg")
+	key := addKey(t, store, "analyst-one", "analyst")
+	srv := startLoggedServer(t, store)
+	b := newBrowser(t)
+	b.openMap(srv.base + "/map")
+	b.waitFor("the live indicator", `document.getElementById('live').dataset.state === 'on'`)
+	var ok bool
+	b.eval(`window.__notReloaded = true`, &ok)
+
+	// Upload through the page's panel, as an analyst would: key, then file.
+	dir := t.TempDir()
+	file := filepath.Join(dir, "report.geojson")
+	if err := os.WriteFile(file, []byte(reportJSON("Test Tank Battalion", 36.9, 49.6, xssNotes)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.eval(`(() => {
+  document.getElementById('upload-panel').open = true;
+  const k = document.getElementById('apikey'); k.value = `+strconvQuote(key)+`; k.dispatchEvent(new Event('input'));
+  return true;
+})()`, &ok)
+	mark := len(srv.requests(regexp.MustCompile(`.`)))
+	start := time.Now()
+	b.do(chromedp.SetUploadFiles(chromedp.CSS(`#file`), []string{file}))
+	b.waitFor("the upload to be stored", `document.getElementById('upload-status').className === 'ok'`)
+	b.waitFor("the new report on the map", `window.troopmap.map.queryRenderedFeatures({layers: ['troop-concentrations:units']}).some((f) => f.properties.unit_designation === 'Test Tank Battalion')`)
+	t.Logf("the uploaded report was drawn %v after the file was given to the page", time.Since(start).Round(time.Millisecond))
+	b.screenshot("after-upload")
+	b.eval(`window.__notReloaded === true`, &ok)
+	if !ok {
+		t.Fatal("the page reloaded")
+	}
+	var stored string
+	b.eval(`sessionStorage.getItem('troopmap.apikey') === `+strconvQuote(key)+` && localStorage.length === 0 && document.cookie === '' ? 'session' : 'elsewhere'`, &stored)
+	if stored != "session" {
+		t.Errorf("the API key is kept %s", stored)
+	}
+
+	// Only tiles the change touched were fetched again: troop
+	// concentration tiles around the report, no incident or area tile.
+	after := srv.requests(regexp.MustCompile(`.`))[mark:]
+	var refetched []string
+	for _, u := range after {
+		if strings.HasPrefix(u, "/tiles/") {
+			refetched = append(refetched, u)
+		}
+	}
+	if len(refetched) == 0 {
+		t.Fatal("no tile was fetched again after the upload")
+	}
+	for _, u := range refetched {
+		var z, x, y int
+		path, _, _ := strings.Cut(u, "?")
+		if strings.HasPrefix(path, "/tiles/incidents/") || !strings.HasPrefix(path, "/tiles/troop-concentrations/") && !strings.HasPrefix(path, "/tiles/movements/") {
+			t.Errorf("fetched %s, which the change does not touch", u)
+			continue
+		}
+		if strings.HasPrefix(path, "/tiles/troop-concentrations/") {
+			if _, err := fmt.Sscanf(path, "/tiles/troop-concentrations/%d/%d/%d.mvt", &z, &x, &y); err != nil {
+				t.Errorf("tile path %s", u)
+				continue
+			}
+			// The report's tile at that zoom, or a neighbour (symbols and
+			// clusters reach across tile edges).
+			n := math.Exp2(float64(z))
+			tx := (36.9 + 180) / 360 * n
+			lat := 49.6 * math.Pi / 180
+			ty := (1 - math.Log(math.Tan(lat)+1/math.Cos(lat))/math.Pi) / 2 * n
+			if math.Abs(float64(x)+0.5-tx) > 1.5 || math.Abs(float64(y)+0.5-ty) > 1.5 {
+				t.Errorf("fetched %s, far from the report (tile %.1f, %.1f)", u, tx, ty)
+			}
+		}
+	}
+
+	// A second client's upload (here: plain HTTP) appears too.
+	req, _ := http.NewRequest("POST", srv.base+"/collections/troop-concentrations/items", strings.NewReader(reportJSON("Second Battalion", 34.8, 50.9, "")))
+	req.Header.Set("Content-Type", "application/geo+json")
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 201 {
+		t.Fatalf("POST: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	b.waitFor("the second report on the map", `window.troopmap.map.queryRenderedFeatures({layers: ['troop-concentrations:units']}).some((f) => f.properties.unit_designation === 'Second Battalion')`)
+
+	// The report's notes hold markup: the details panel shows it as text.
+	var pt []renderedFeature
+	for _, f := range b.rendered("troop-concentrations:units") {
+		if f.Props["unit_designation"] == "Test Tank Battalion" {
+			pt = append(pt, f)
+		}
+	}
+	if len(pt) == 0 {
+		t.Fatal("uploaded report not drawn")
+	}
+	b.clickMap(pt[0].X, pt[0].Y)
+	b.waitFor("the details panel", `document.querySelector('#details-body').dataset.loaded === 'item'`)
+	b.waitFor("the history", `document.querySelectorAll('#details-body .history-list li').length > 0`)
+	b.screenshot("details-with-markup-in-notes")
+	var panel struct {
+		Notes   string
+		Imgs    int
+		Scripts int
+		XSS     any
+		History []string
+	}
+	b.eval(`(() => {
+  const d = document.getElementById('details');
+  return {notes: d.querySelector('.notes').textContent, imgs: d.querySelectorAll('img').length,
+    scripts: d.querySelectorAll('script').length, xss: window.__xss ?? null,
+    history: [...d.querySelectorAll('.history-list li')].map((li) => li.textContent)};
+})()`, &panel)
+	if panel.Notes != xssNotes || panel.Imgs != 0 || panel.Scripts != 0 || panel.XSS != nil {
+		t.Errorf("notes shown as %q with %d img and %d script elements, window.__xss = %v", panel.Notes, panel.Imgs, panel.Scripts, panel.XSS)
+	}
+	if len(panel.History) != 1 || !strings.Contains(panel.History[0], "analyst-one") {
+		t.Errorf("history %q, want one version by analyst-one", panel.History)
+	}
+
+	// A bad upload: the server's errors are listed by feature index.
+	bad := `{"type":"FeatureCollection","features":[` + reportJSON("Good", 37, 48, "") + `,` +
+		strings.Replace(reportJSON("Bad", 37, 48, ""), `"echelon":"battalion"`, `"echelon":"legion"`, 1) + `]}`
+	badFile := filepath.Join(dir, "bad.geojson")
+	if err := os.WriteFile(badFile, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.do(chromedp.SetUploadFiles(chromedp.CSS(`#file`), []string{badFile}))
+	b.waitFor("the upload errors", `document.querySelectorAll('#upload-errors li').length > 0`)
+	b.screenshot("upload-errors")
+	var errs []string
+	b.eval(`[...document.querySelectorAll('#upload-errors li')].map((li) => li.textContent)`, &errs)
+	if len(errs) != 1 || !strings.HasPrefix(errs[0], "feature 1 · properties/echelon") {
+		t.Errorf("upload errors %q, want one for feature 1's echelon", errs)
+	}
+	b.checkClean()
+}
+
+func strconvQuote(s string) string { b, _ := json.Marshal(s); return string(b) }

@@ -4,7 +4,9 @@
 // box covers (with a margin for symbols and clusters) are reloaded, and the
 // browser is told to revalidate them rather than use its cache.
 
-const EVENT_NAMES = ['change', 'create', 'update', 'delete', 'replace', 'feature'];
+// The server names each committed change "change"; "dropped" means it cut
+// this client off (it fell behind), so changes may have been missed.
+const EVENT_NAMES = ['change'];
 
 export class Live {
   constructor(cfg, map, reportIds, indicator, { onChange }) {
@@ -54,6 +56,12 @@ export class Live {
     };
     es.onmessage = handle;
     for (const name of EVENT_NAMES) es.addEventListener(name, handle);
+    es.addEventListener('dropped', () => {
+      es.close();
+      this.status('off', 'reconnecting…');
+      for (const id of this.reportIds) this.refresh(id, null);
+      setTimeout(() => this.connect(), 1000);
+    });
   }
 
   handle(ev) {

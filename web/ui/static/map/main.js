@@ -76,7 +76,7 @@ live = new Live(cfg, map, reportIds, document.getElementById('live'), {
   },
 });
 const upload = new Upload(cfg, document.getElementById('upload'));
-const zoneChart = new ZoneChart(cfg, document.getElementById('zonechart'));
+const zoneChart = new ZoneChart(cfg, document.getElementById('zonechart'), () => timebar.range());
 
 // Outside style from the operator: its layers go beneath ours.
 if (cfg.styleURL) {
@@ -99,6 +99,7 @@ if (cfg.styleURL) {
 }
 
 function refreshTiles() {
+  zoneChart.refreshSoon(0);
   for (const id of reportIds) {
     const src = map.getSource(id);
     if (src) src.setTiles([tileURL(cfg, id, queryFor(id))]);

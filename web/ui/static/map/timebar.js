@@ -54,6 +54,13 @@ export class Timebar {
     return iso(this.endTime() - days * DAY) + '/' + end;
   }
 
+  // range is the window as [from, to] ISO times, for the zone figures.
+  range() {
+    const end = this.endTime();
+    const days = this.windowDays();
+    return [iso(days ? end - days * DAY : this.start), iso(end)];
+  }
+
   endParam() { return this.atLatest() ? null : iso(this.endTime()); }
   windowParam() { return this.select.value === 'all' ? null : this.select.value; }
 

@@ -6,9 +6,11 @@ import { el, clear, svg } from './dom.js';
 const COLOURS = ['#8c6d2f', '#4d6f87', '#a04848', '#6a4c93', '#2a9d8f', '#555'];
 
 export class ZoneChart {
-  constructor(cfg, root) {
+  // range() returns the [from, to] ISO times to chart (the time window).
+  constructor(cfg, root, range) {
     this.cfg = cfg;
     this.root = root;
+    this.range = range;
     this.timer = null;
     const panel = root.closest('details');
     this.loaded = false;
@@ -17,16 +19,22 @@ export class ZoneChart {
     if (panel.open) this.load();
   }
 
-  refreshSoon() {
+  refreshSoon(delay = 2000) {
     if (!this.loaded) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.load(), 2000);
+    this.timer = setTimeout(() => this.load(), delay);
   }
 
   async load() {
     this.loaded = true;
     try {
-      const r = await fetch(this.cfg.root + '/stats/zones', { headers: { Accept: 'application/json' } });
+      const [from, to] = this.range();
+      const q = new URLSearchParams({ interval: 'week', from, to });
+      const r = await fetch(this.cfg.root + '/stats/zones?' + q, { headers: { Accept: 'application/json' } });
+      if (r.status === 400) {
+        const b = await r.json().catch(() => ({}));
+        throw new Error(b.description || 'HTTP 400');
+      }
       if (!r.ok) throw new Error('HTTP ' + r.status);
       this.draw(series(await r.json()));
     } catch (err) {
@@ -37,7 +45,7 @@ export class ZoneChart {
   draw(data) {
     clear(this.root);
     if (!data.length) {
-      this.root.append(el('p', { className: 'muted' }, 'No reports in the zones yet.'));
+      this.root.append(el('p', { className: 'muted' }, 'No zones.'));
       return;
     }
     const W = 260, H = 140, L = 30, B = 18, T = 6;
@@ -45,7 +53,7 @@ export class ZoneChart {
     const max = Math.max(1, ...data.flatMap((s) => s.points.map((p) => p.v)));
     const xi = (t) => L + (times.length < 2 ? (W - L) / 2 : (times.indexOf(t) / (times.length - 1)) * (W - L - 4));
     const yv = (v) => T + (1 - v / max) * (H - T - B);
-    const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': 'Reports per zone over time' });
+    const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, width: W, height: H, role: 'img', 'aria-label': 'Reports per zone and week' });
     chart.append(svg('line', { x1: L, y1: H - B, x2: W, y2: H - B, class: 'axis' }));
     chart.append(svg('line', { x1: L, y1: T, x2: L, y2: H - B, class: 'axis' }));
     chart.append(svg('text', { x: L - 4, y: T + 8, class: 'tick', 'text-anchor': 'end' }, String(max)));
@@ -64,23 +72,20 @@ export class ZoneChart {
       const sw = el('span', { className: 'swatch zone-' + i });
       legend.append(el('li', {}, sw, `${s.zone} (${s.points.reduce((a, p) => a + p.v, 0)})`));
     });
-    this.root.append(chart, legend);
+    this.root.append(el('p', { className: 'muted' }, 'Reports per week in each zone'), chart, legend);
   }
 }
 
-// series turns the stats document into [{zone, points: [{t, v}]}]. It
-// accepts the shapes a per-zone time series is usually given in.
+// series turns the /stats/zones document into [{zone, points: [{t, v}]}]:
+// per zone, the reports (troop concentrations and incidents) of each week.
 export function series(doc) {
-  const zones = Array.isArray(doc) ? doc : doc.zones || doc.series || [];
   const out = [];
-  for (const z of zones) {
-    const name = z.zone || z.id || z.name;
-    const rows = z.series || z.buckets || z.points || z.periods || [];
-    const points = rows.map((r) => ({
-      t: String(r.period || r.start || r.t || r.date || r.bucket || '').slice(0, 10),
-      v: Number(r.count ?? r.reports ?? r.n ?? r.v ?? 0),
+  for (const z of doc.zones || []) {
+    const points = (z.intervals || []).map((iv) => ({
+      t: String(iv.start || '').slice(0, 10),
+      v: (Number(iv.troop_concentrations) || 0) + (Number(iv.incidents) || 0),
     })).filter((p) => p.t);
-    if (name) out.push({ zone: String(name), points });
+    out.push({ zone: String(z.title || z.id), points });
   }
   return out;
 }

@@ -9,7 +9,7 @@ const KEY = 'troopmap.apikey';
 
 const TYPES = {
   geojson: 'application/geo+json', json: 'application/geo+json',
-  csv: 'text/csv', kml: 'application/vnd.google-earth.kml+xml',
+  csv: 'text/csv', kml: 'application/vnd.google-earth.kml+xml', kmz: 'application/vnd.google-earth.kmz',
 };
 
 export class Upload {
@@ -54,11 +54,12 @@ export class Upload {
     const ext = String(file.name || '').split('.').pop().toLowerCase();
     const type = TYPES[ext];
     if (!type) {
-      this.say('error', `${file.name}: use a .geojson, .csv or .kml file`);
+      this.say('error', `${file.name}: use a .geojson, .csv, .kml or .kmz file`);
       return null;
     }
-    const text = await file.text();
-    if (type === TYPES.geojson && !this.chosen) this.guessCollection(text);
+    // KMZ is a zip: send its bytes as they are.
+    const body = ext === 'kmz' ? await file.arrayBuffer() : await file.text();
+    if (type === TYPES.geojson && !this.chosen) this.guessCollection(body);
     const collection = this.collection.value;
     if (!this.key.value) {
       this.say('error', 'Enter an API key first (ask an administrator for one).');
@@ -70,7 +71,7 @@ export class Upload {
       r = await fetch(`${this.cfg.root}/collections/${encodeURIComponent(collection)}/items`, {
         method: 'POST',
         headers: { 'Content-Type': type, Accept: 'application/json', Authorization: 'Bearer ' + this.key.value },
-        body: text,
+        body,
       });
     } catch (err) {
       this.say('error', 'Upload failed: ' + err.message);
@@ -110,7 +111,9 @@ export class Upload {
     for (const e of errors.slice(0, 200)) {
       const pointer = String(e.pointer || e.path || e.field || '');
       const m = /^\/features\/(\d+)(\/.*)?$/.exec(pointer);
-      const where = m ? `feature ${m[1]}` : e.index !== undefined ? `feature ${e.index}` : e.row !== undefined ? `row ${e.row}` : pointer ? 'feature 0' : '';
+      // GeoJSON errors point into /features/N; CSV and KML errors name
+      // the row or placemark in their pointer or message.
+      const where = m ? `feature ${m[1]}` : e.index !== undefined ? `feature ${e.index}` : e.row !== undefined ? `row ${e.row}` : '';
       const field = m ? (m[2] || '').replace(/^\//, '') : pointer.replace(/^\//, '');
       this.errors.append(el('li', { 'data-feature': m ? m[1] : e.index ?? '' },
         el('strong', {}, where), field ? ` · ${field}` : '', ': ', String(e.message || e.description || JSON.stringify(e))));

@@ -217,7 +217,7 @@ func (b *browser) eval(js string, out any) {
 	defer cancel()
 	raw, err := chromedp.Run(ctx, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
 	if err != nil {
-		b.t.Fatalf("browser: %v\nin: %s", err, js)
+		b.t.Fatalf("browser: %v\nin: %s\npage errors: %v", err, js, b.errors())
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -258,7 +258,7 @@ func (b *browser) openMap(url string) {
 // waitIdle waits for the page's map to finish loading and rendering.
 const waitIdleJS = `(async () => {
   for (let i = 0; !window.troopmap; i++) {
-    if (i > 400) throw new Error('map page did not start');
+    if (i > 1200) throw new Error('map page did not start');
     await new Promise((r) => setTimeout(r, 25));
   }
   const m = window.troopmap.map;

@@ -58,8 +58,8 @@ export class Upload {
       return null;
     }
     // KMZ is a zip: send its bytes as they are.
-    const body = ext === 'kmz' ? await file.arrayBuffer() : await file.text();
-    if (type === TYPES.geojson && !this.chosen) this.guessCollection(body);
+    const payload = ext === 'kmz' ? await file.arrayBuffer() : await file.text();
+    if (type === TYPES.geojson && !this.chosen) this.guessCollection(payload);
     const collection = this.collection.value;
     if (!this.key.value) {
       this.say('error', 'Enter an API key first (ask an administrator for one).');
@@ -71,7 +71,7 @@ export class Upload {
       r = await fetch(`${this.cfg.root}/collections/${encodeURIComponent(collection)}/items`, {
         method: 'POST',
         headers: { 'Content-Type': type, Accept: 'application/json', Authorization: 'Bearer ' + this.key.value },
-        body,
+        body: payload,
       });
     } catch (err) {
       this.say('error', 'Upload failed: ' + err.message);

@@ -18,6 +18,7 @@ import (
 	_ "modernc.org/sqlite" // the database/sql driver "sqlite"
 
 	"troopmap/layers"
+	"troopmap/layers/gpkg/gpb"
 )
 
 // Store is a GeoPackage file holding reports. It is safe for concurrent use.
@@ -219,7 +220,7 @@ func (t *table) feature(vals []any) (*layers.Feature, error) {
 	id, _ := vals[1].(string)
 	var g orb.Geometry
 	if b, ok := vals[0].([]byte); ok {
-		geom, err := DecodeGeometry(b)
+		geom, err := gpb.Decode(b)
 		if err != nil {
 			return nil, fmt.Errorf("report %s: %w", id, err)
 		}
@@ -412,7 +413,7 @@ func (t *table) row(f *layers.Feature) ([]any, error) {
 	args := make([]any, 0, 2+len(t.fields))
 	var g any
 	if f.Geometry != nil {
-		b, err := EncodeGeometry(f.Geometry)
+		b, err := gpb.Encode(f.Geometry)
 		if err != nil {
 			return nil, err
 		}

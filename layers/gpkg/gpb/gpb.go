@@ -1,4 +1,7 @@
-package gpkg
+// Package gpb reads and writes GeoPackage binary geometry (the "GP" header
+// and envelope followed by WKB). It is apart from the store so that its
+// fuzz test builds without the SQLite engine.
+package gpb
 
 import (
 	"encoding/binary"
@@ -13,10 +16,10 @@ import (
 // srsWGS84 is the srs_id of every geometry we write (EPSG:4326).
 const srsWGS84 = 4326
 
-// EncodeGeometry writes GeoPackage binary: the "GP" header (version 0,
+// Encode writes GeoPackage binary: the "GP" header (version 0,
 // little-endian, an xy envelope, srs 4326) followed by the geometry as
 // little-endian WKB.
-func EncodeGeometry(g orb.Geometry) ([]byte, error) {
+func Encode(g orb.Geometry) ([]byte, error) {
 	w, err := wkb.Marshal(g, binary.LittleEndian)
 	if err != nil {
 		return nil, fmt.Errorf("geometry to WKB: %w", err)
@@ -48,9 +51,9 @@ func envelopeSize(ind int) int {
 	return -1
 }
 
-// DecodeGeometry reads GeoPackage binary, as written by any GeoPackage
+// Decode reads GeoPackage binary, as written by any GeoPackage
 // writer (either byte order, any envelope). An empty geometry gives nil.
-func DecodeGeometry(b []byte) (orb.Geometry, error) {
+func Decode(b []byte) (orb.Geometry, error) {
 	if len(b) < 8 || b[0] != 'G' || b[1] != 'P' {
 		return nil, errors.New("not GeoPackage binary: bad magic")
 	}
@@ -73,5 +76,52 @@ func DecodeGeometry(b []byte) (orb.Geometry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("WKB: %w", err)
 	}
+	if !finite(g) {
+		return nil, errors.New("geometry has a coordinate that is not a finite number")
+	}
 	return g, nil
+}
+
+// finite reports whether every coordinate of g is a finite number; files
+// edited by other tools may hold NaN, which no report may carry.
+func finite(g orb.Geometry) bool {
+	ok := true
+	check := func(ps []orb.Point) {
+		for _, p := range ps {
+			if math.IsNaN(p[0]) || math.IsNaN(p[1]) || math.IsInf(p[0], 0) || math.IsInf(p[1], 0) {
+				ok = false
+			}
+		}
+	}
+	switch g := g.(type) {
+	case orb.Point:
+		check([]orb.Point{g})
+	case orb.MultiPoint:
+		check(g)
+	case orb.LineString:
+		check(g)
+	case orb.MultiLineString:
+		for _, l := range g {
+			check(l)
+		}
+	case orb.Ring:
+		check(g)
+	case orb.Polygon:
+		for _, r := range g {
+			check(r)
+		}
+	case orb.MultiPolygon:
+		for _, p := range g {
+			for _, r := range p {
+				check(r)
+			}
+		}
+	case orb.Collection:
+		for _, c := range g {
+			ok = ok && finite(c)
+		}
+	case orb.Bound:
+		check([]orb.Point{g.Min, g.Max})
+	}
+	return ok
 }

@@ -91,12 +91,27 @@ func withParam(path, k, v string) string {
 // extraLandingLinks lets other parts of the server (tiles, TileJSON, the map
 // page) add links to the landing page.
 func (s *Server) extraLandingLinks(base string) []link {
-	return []link{{Href: base + "/map", Rel: "related", Type: mimeHTML, Title: "the map page: an interactive map in the browser"}}
+	links := []link{{Href: base + "/map", Rel: "related", Type: mimeHTML, Title: "the map page: an interactive map in the browser"}}
+	if cat, err := s.Catalog(); err == nil {
+		var ids []string
+		for _, l := range cat.Layers() {
+			ids = append(ids, l.ID)
+		}
+		all := strings.Join(ids, ",")
+		links = append(links,
+			link{Href: base + "/tiles/" + all + ".json", Rel: "describedby", Type: "application/json", Title: "vector tiles of every layer: TileJSON 3.0.0 with the tile URL template"},
+			link{Href: base + "/styles/troopmap.json", Rel: "stylesheet", Type: "application/json", Title: "MapLibre style drawing every layer from these tiles"})
+	}
+	return links
 }
 
 // extraCollectionLinks lets other parts of the server (tiles, TileJSON) add
 // links to a collection's description.
-func (s *Server) extraCollectionLinks(base string, l *layers.Layer) []link { return nil }
+func (s *Server) extraCollectionLinks(base string, l *layers.Layer) []link {
+	return []link{
+		{Href: base + "/tiles/" + l.ID + ".json", Rel: "describedby", Type: "application/json", Title: "vector tiles of this collection: TileJSON 3.0.0 with the tile URL template"},
+	}
+}
 
 type landingDoc struct {
 	Title       string `json:"title"`

@@ -123,3 +123,29 @@ func TestStyleDrawsEveryLayerFromOwnTiles(t *testing.T) {
 		t.Errorf("base layers first: got %v, %v", style.Layers[0]["id"], style.Layers[1]["id"])
 	}
 }
+
+func TestLandingAndCollectionsLinkTiles(t *testing.T) {
+	s, _ := testServer(t, Config{}, 5)
+	for path, want := range map[string]string{"/": "/tiles/donbas,troop-concentrations,incidents.json", "/collections/incidents": "/tiles/incidents.json"} {
+		rec := do(t, s.Handler(), "GET", path+"?f=json")
+		var doc struct {
+			Links []struct{ Href, Rel string } `json:"links"`
+		}
+		if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &doc) != nil {
+			t.Fatalf("%s: %d", path, rec.Code)
+		}
+		found := false
+		for _, l := range doc.Links {
+			if strings.HasSuffix(l.Href, want) {
+				found = true
+				u, _ := url.Parse(l.Href)
+				if tj := do(t, s.Handler(), "GET", u.Path); tj.Code != 200 {
+					t.Errorf("%s links %s, which answers %d", path, l.Href, tj.Code)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s has no link ending %s: %s", path, want, rec.Body)
+		}
+	}
+}

@@ -460,6 +460,7 @@ func TestMapPageClickShowsSources(t *testing.T) {
 		t.Fatal("no troop concentration symbols drawn")
 	}
 	u := units[0]
+	var ok bool
 	b.clickMap(u.X, u.Y)
 	b.waitFor("the details panel", `document.querySelector('#details-body').dataset.loaded === 'item'`)
 	b.screenshot("details-panel")
@@ -506,6 +507,34 @@ func TestMapPageClickShowsSources(t *testing.T) {
 	for _, want := range []string{"side", "echelon", "unit_function", "posture", "observed_at", "geometry"} {
 		if !slices.Contains(panel.Props, want) {
 			t.Errorf("panel lacks property %s: %v", want, panel.Props)
+		}
+	}
+
+	// The zone figures: one line per zone, in plain SVG.
+	b.eval(`(() => { const d = document.getElementById('zones-panel'); d.open = true; d.dispatchEvent(new Event('toggle')); return true; })()`, &ok)
+	b.waitFor("the zone chart", `document.querySelectorAll('#zonechart svg polyline').length > 0`)
+	var zones []string
+	b.eval(`[...document.querySelectorAll('#zonechart svg polyline')].map((p) => p.dataset.zone)`, &zones)
+	var stats struct{ Zones []struct{ ID, Title string } }
+	getJSON(t, srv.base+"/stats/zones?interval=week", &stats)
+	if len(zones) != len(stats.Zones) || len(zones) == 0 {
+		t.Errorf("chart lines %v, zones %+v", zones, stats.Zones)
+	}
+	b.screenshot("zone-figures")
+
+	// A filter goes to the tiles as the server's own parameter.
+	b.eval(`(() => { const s = document.getElementById('filter-side'); s.value = 'ua'; s.dispatchEvent(new Event('change')); return true; })()`, &ok)
+	re := regexp.MustCompile(`^/tiles/troop-concentrations/\d+/\d+/\d+\.mvt\?(.*&)?side=ua(&|$)`)
+	b.waitIdle()
+	if len(srv.requests(re)) == 0 {
+		t.Error("no troop concentration tile requested with side=ua")
+	}
+	if inc := srv.requests(regexp.MustCompile(`^/tiles/incidents/.*side=`)); len(inc) > 0 {
+		t.Errorf("side sent to incident tiles: %v", inc[:1])
+	}
+	for _, u := range b.rendered("troop-concentrations:units") {
+		if u.Props["side"] != "ua" {
+			t.Errorf("with side=ua, %s of side %v is drawn", u.ID, u.Props["side"])
 		}
 	}
 	b.checkClean()

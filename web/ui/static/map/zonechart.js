@@ -48,7 +48,7 @@ export class ZoneChart {
       this.root.append(el('p', { className: 'muted' }, 'No zones.'));
       return;
     }
-    const W = 260, H = 140, L = 30, B = 18, T = 6;
+    const W = 230, H = 140, L = 30, B = 18, T = 6;
     const times = [...new Set(data.flatMap((s) => s.points.map((p) => p.t)))].sort();
     const max = Math.max(1, ...data.flatMap((s) => s.points.map((p) => p.v)));
     const xi = (t) => L + (times.length < 2 ? (W - L) / 2 : (times.indexOf(t) / (times.length - 1)) * (W - L - 4));

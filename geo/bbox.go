@@ -108,3 +108,34 @@ func (b BBox) IntersectsGeometry(g orb.Geometry) bool {
 	}
 	return false
 }
+
+// Grow returns the box widened by km on every side (longitude measured at
+// the box's poleward edge, so the margin is at least km everywhere). A box
+// pushed over the antimeridian wraps around it; one that would circle the
+// globe becomes -180..180.
+func (b BBox) Grow(km float64) BBox {
+	if !(km > 0) {
+		return b
+	}
+	_, dLat := KmToDegrees(km, 0)
+	edge := math.Min(math.Max(math.Abs(b.South), math.Abs(b.North))+dLat, 89)
+	dLon, _ := KmToDegrees(km, edge)
+	g := b
+	g.South, g.North = math.Max(b.South-dLat, -90), math.Min(b.North+dLat, 90)
+	width := b.East - b.West
+	if b.CrossesAntimeridian() {
+		width += 360
+	}
+	if width+2*dLon >= 360 {
+		g.West, g.East = -180, 180
+		return g
+	}
+	g.West, g.East = b.West-dLon, b.East+dLon
+	if g.West < -180 {
+		g.West += 360
+	}
+	if g.East > 180 {
+		g.East -= 360
+	}
+	return g
+}

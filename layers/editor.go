@@ -250,7 +250,7 @@ func featurePtr(batch bool, i int) string {
 }
 
 func verificationForbidden(batch bool, i int) error {
-	msg := "only editors may set or change verification; leave it out, or ask an editor"
+	msg := "setting or changing verification needs role editor or higher; leave it out, or ask an editor"
 	return &Error{Code: EFORBIDDEN, Message: msg,
 		Details: []FieldError{{Pointer: featurePtr(batch, i) + "/properties/verification", Message: msg}}}
 }
@@ -304,6 +304,10 @@ func (r *Reports) change(ctx context.Context, actor Actor, collection, id string
 	if !ok {
 		return nil, Errorf(ENOTFOUND, "report %q does not exist in %s (or was retracted)", id, collection)
 	}
+	owner, _ := cur.Properties["created_by"].(string)
+	if err := CanChangeReport(actor, owner); err != nil {
+		return nil, err
+	}
 	if check != nil {
 		if err := check(cur); err != nil {
 			return nil, err
@@ -332,8 +336,8 @@ func (r *Reports) change(ctx context.Context, actor Actor, collection, id string
 }
 
 func (r *Reports) writable(collection string, actor Actor) (*Layer, error) {
-	if !actor.Role.Write {
-		return nil, Errorf(EFORBIDDEN, "role %q may not write reports", actor.Role.Name)
+	if err := Require(actor, RoleAnalyst, "writing reports"); err != nil {
+		return nil, err
 	}
 	l, ok := r.layers[collection]
 	if !ok {

@@ -24,9 +24,12 @@ type Role struct {
 	Admin bool
 }
 
-// Roles lists the roles a key can have.
+// Roles lists the roles a key can have, weakest first: each has every right
+// of the ones before it (see Role.AtLeast). A viewer reads restricted and
+// embargoed reports at full precision and writes nothing.
 func Roles() []Role {
 	return []Role{
+		{Name: "viewer"},
 		{Name: "analyst", Write: true},
 		{Name: "editor", Write: true, Verify: true},
 		{Name: "admin", Write: true, Verify: true, Admin: true},

@@ -226,6 +226,28 @@ func (s *Snapshot) Extent() Extent {
 	return s.extent
 }
 
+// Add returns the extent grown to cover f.
+func (e Extent) Add(f *Feature) Extent {
+	if f.Geometry != nil {
+		if e.HasBound {
+			e.Bound = e.Bound.Union(f.Bound)
+		} else {
+			e.Bound, e.HasBound = f.Bound, true
+		}
+	}
+	if !f.Start.IsZero() && (e.Start.IsZero() || f.Start.Before(e.Start)) {
+		e.Start = f.Start
+	}
+	end := f.End
+	if end.IsZero() {
+		end = f.Start
+	}
+	if !end.IsZero() && end.After(e.End) {
+		e.End = end
+	}
+	return e
+}
+
 // Writer changes a private copy of a snapshot inside Layer.Update.
 type Writer struct {
 	s     *Snapshot

@@ -69,12 +69,14 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 	buffered := tile.BufferedBound(t)
 	var others []*layers.Feature // visible non-point features in the buffered tile
 	// add takes one candidate point through the filters and the view.
+	// Filters are judged on what the reader sees, so that a coarsened
+	// reader cannot filter on a dropped property.
 	add := func(a *tile.Agg, f *layers.Feature, qx, qy uint32, w float64, cat int8, start int64) {
-		if q.Match != nil && !q.Match(f) {
-			return
-		}
 		sf := v.Show(l, f)
 		if sf == nil {
+			return
+		}
+		if q.Match != nil && !q.Match(sf) {
 			return
 		}
 		if sf != f { // coarsened: cluster it where the reader sees it
@@ -83,13 +85,18 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 				return
 			}
 			qx, qy = tile.Quantize(p)
-			if a = grid.At(qx, qy); a == nil {
-				return
-			}
+			a = grid.At(qx, qy)
+		}
+		if a == nil {
+			return
 		}
 		a.Add(qx, qy, w, int(cat), start, start != 0, sf, 0)
 	}
-	if ix := s.tiles.index(l, snap); ix != nil {
+	// The point index files reports by their true position; a coarsened
+	// reader's points may sit up to a grid cell away, so they are found
+	// by a search widened by that much instead.
+	coarse := v.Reader.Coarsens()
+	if ix := s.tiles.index(l, snap); ix != nil && !coarse {
 		for i := range grid.Cells {
 			if err := cx.Err(); err != nil {
 				return tl, err
@@ -116,6 +123,9 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 			}
 		}
 		cover = pad(cover)
+		if coarse {
+			cover = growKm(cover, v.Reader.PrecisionKm())
+		}
 		var err error
 		n := 0
 		snap.Search(cover, func(f *layers.Feature) bool {
@@ -132,7 +142,7 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 				return true
 			}
 			qx, qy := tile.Quantize(p)
-			if a := grid.At(qx, qy); a != nil {
+			if a := grid.At(qx, qy); a != nil || coarse {
 				w, cat := spec.describe(f)
 				add(a, f, qx, qy, w, cat, startNs(f))
 			}
@@ -162,15 +172,17 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 	bb := geo.BBox{West: buffered.Min[0], South: buffered.Min[1], East: buffered.Max[0], North: buffered.Max[1]}
 	var rest []*layers.Feature
 	for _, f := range others {
-		if _, isPoint := f.Geometry.(orb.Point); isPoint || !bb.IntersectsGeometry(f.Geometry) || !q.Time.Overlaps(f.Start, f.End) {
+		if _, isPoint := f.Geometry.(orb.Point); isPoint || !q.Time.Overlaps(f.Start, f.End) {
 			continue
 		}
-		if q.Match != nil && !q.Match(f) {
+		sf := v.Show(l, f)
+		if sf == nil || sf.Geometry == nil || !bb.IntersectsGeometry(sf.Geometry) {
 			continue
 		}
-		if sf := v.Show(l, f); sf != nil && sf.Geometry != nil {
-			rest = append(rest, sf)
+		if q.Match != nil && !q.Match(sf) {
+			continue
 		}
+		rest = append(rest, sf)
 	}
 	sortByPriority(rest)
 	for _, f := range rest {
@@ -287,6 +299,15 @@ func (s *Server) clusterLeaves(cx context.Context, l *layers.Layer, cell tile.Ce
 		out = append(out, sf)
 	}
 	return out, nil
+}
+
+// growKm widens a bound by km on every side.
+func growKm(b orb.Bound, km float64) orb.Bound {
+	g := geo.BBox{West: b.Min[0], South: b.Min[1], East: b.Max[0], North: b.Max[1]}.Grow(km)
+	if g.CrossesAntimeridian() {
+		g.West, g.East = -180, 180
+	}
+	return orb.Bound{Min: orb.Point{g.West, g.South}, Max: orb.Point{g.East, g.North}}
 }
 
 // pad grows a cell's bound by a hair so that float rounding in the bound

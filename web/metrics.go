@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
 
 	"troopmap/layers"
 )
@@ -109,4 +110,31 @@ func (m *metrics) ObserveTileCache(hit bool) {
 
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// publicHandler serves the metrics without the per-layer feature counts:
+// compared with numberMatched they would tell anonymous readers how many
+// restricted and embargoed reports there are.
+func (m *metrics) publicHandler() http.Handler {
+	g := prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		fams, err := m.reg.Gather()
+		out := fams[:0]
+		for _, f := range fams {
+			if f.GetName() != "troopmap_layer_features" {
+				out = append(out, f)
+			}
+		}
+		return out, err
+	})
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// handleMetrics serves Prometheus metrics; the layer sizes only to keys.
+func (s *Server) handleMetrics(c echo.Context) error {
+	h := s.acc.metricsPublic
+	if principal(c).Role.Keyed() {
+		h = s.acc.metricsFull
+	}
+	h.ServeHTTP(c.Response(), c.Request())
+	return nil
 }

@@ -195,8 +195,9 @@ type temporalExtent struct {
 	TRS      string       `json:"trs"`
 }
 
-// describe builds a collection's description from its current snapshot.
-func (s *Server) describe(base string, l *layers.Layer) collectionDoc {
+// describe builds a collection's description from its current snapshot, with
+// the extent of what the reader may see.
+func (s *Server) describe(c echo.Context, base string, l *layers.Layer) (collectionDoc, error) {
 	p := "/collections/" + url.PathEscape(l.ID)
 	d := collectionDoc{
 		ID: l.ID, Title: l.Title, Description: l.Description, ItemType: "feature",
@@ -210,7 +211,11 @@ func (s *Server) describe(base string, l *layers.Layer) collectionDoc {
 		},
 	}
 	d.Links = append(d.Links, s.extraCollectionLinks(base, l)...)
-	e := l.Snapshot().Extent()
+	vis, err := s.visible(c, s.viewOf(c), l)
+	if err != nil {
+		return d, err
+	}
+	e := vis.Extent
 	if e.HasBound {
 		d.Extent.Spatial = &spatialExtent{BBox: [][4]float64{{e.Bound.Min[0], e.Bound.Min[1], e.Bound.Max[0], e.Bound.Max[1]}}, CRS: geo.CRS84}
 	}
@@ -218,7 +223,7 @@ func (s *Server) describe(base string, l *layers.Layer) collectionDoc {
 		a, b := e.Start.UTC().Format(time.RFC3339), e.End.UTC().Format(time.RFC3339)
 		d.Extent.Temporal = &temporalExtent{Interval: [][2]*string{{&a, &b}}, TRS: "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
 	}
-	return d
+	return d, nil
 }
 
 func (s *Server) handleCollections(c echo.Context) error {
@@ -236,7 +241,11 @@ func (s *Server) handleCollections(c echo.Context) error {
 	base := s.baseURL(c.Request())
 	doc := collectionsDoc{Links: selfLinks(base, "/collections", f, mimeJSON), Collections: []collectionDoc{}}
 	for _, l := range cat.Layers() {
-		doc.Collections = append(doc.Collections, s.describe(base, l))
+		d, err := s.describe(c, base, l)
+		if err != nil {
+			return err
+		}
+		doc.Collections = append(doc.Collections, d)
 	}
 	if f == formatHTML {
 		return s.page(c, "collections", "Collections", doc)
@@ -256,7 +265,10 @@ func (s *Server) handleCollection(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := s.describe(s.baseURL(c.Request()), l)
+	d, err := s.describe(c, s.baseURL(c.Request()), l)
+	if err != nil {
+		return err
+	}
 	if f == formatHTML {
 		return s.page(c, "collection", d.Title, d)
 	}

@@ -68,9 +68,9 @@ func testCatalog(t testing.TB) *layers.Catalog {
 		}, layers.ReportTimeKeys()...))
 	}
 	fs = append(fs,
-		layers.NewFeature("am-east", orb.Point{179.5, 0}, map[string]any{"event_type": "riots", "observed_at": "2021-05-01T00:00:00Z"}, layers.ReportTimeKeys()...),
-		layers.NewFeature("am-west", orb.Point{-179.5, 0}, map[string]any{"event_type": "riots", "observed_at": "2021-05-02T00:00:00Z"}, layers.ReportTimeKeys()...),
-		layers.NewFeature("no-geom", nil, map[string]any{"event_type": "protests", "note": "no time either"}, layers.ReportTimeKeys()...),
+		layers.NewFeature("am-east", orb.Point{179.5, 0}, map[string]any{"event_type": "riots", "observed_at": "2021-05-01T00:00:00Z", "sensitivity": "public"}, layers.ReportTimeKeys()...),
+		layers.NewFeature("am-west", orb.Point{-179.5, 0}, map[string]any{"event_type": "riots", "observed_at": "2021-05-02T00:00:00Z", "sensitivity": "public"}, layers.ReportTimeKeys()...),
+		layers.NewFeature("no-geom", nil, map[string]any{"event_type": "protests", "note": "no time either", "sensitivity": "public"}, layers.ReportTimeKeys()...),
 	)
 	if err := inc.Load(fs); err != nil {
 		t.Fatal(err)

@@ -1,10 +1,6 @@
 package web
 
-import (
-	"net/http"
-
-	"github.com/labstack/echo/v4"
-)
+import "net/http"
 
 // routes registers every route in one place.
 func (s *Server) routes() {
@@ -12,7 +8,7 @@ func (s *Server) routes() {
 	get := []string{http.MethodGet, http.MethodHead}
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
-	e.GET("/metrics", echo.WrapHandler(s.metrics.handler()))
+	e.GET("/metrics", s.handleMetrics)
 	e.Match(get, "/tiles/:layers/:z/:x/:y", s.handleTile)
 	e.Match(get, "/tiles/:layers", s.handleTileJSON)
 	e.Match(get, "/styles/troopmap.json", s.handleStyle)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -36,6 +37,19 @@ type Config struct {
 	// draws beneath troopmap's layers, e.g. a basemap on the operator's own
 	// network. Empty: the page draws only troopmap's own area layers.
 	MapStyleURL string
+	// Access decides what each reader sees; nil means anonymous reading
+	// of public, unembargoed reports at full precision.
+	Access *layers.Access
+	// Keys resolves API keys; nil means no key is accepted.
+	Keys layers.Authenticator
+	// ReadLimit limits requests that read, per client address; WriteLimit
+	// limits writes, per key. A zero Rate turns a limit off.
+	ReadLimit, WriteLimit RateLimit
+	// TrustProxy takes the client address from X-Forwarded-For, for
+	// servers behind a reverse proxy.
+	TrustProxy bool
+	// Now is the clock for rate limits (time.Now when nil).
+	Now func() time.Time
 }
 
 // Server serves troopmap over HTTP. Create it with New, then call SetCatalog
@@ -54,8 +68,9 @@ type Server struct {
 	pages     *template.Template // the HTML pages, parsed once
 	assets    *ui.Assets
 	reports   atomic.Pointer[layers.Reports]
-	hub       *hub       // live change events
-	past      pastLayers // report layers rebuilt at past moments (asof)
+	hub       *hub        // live change events
+	past      pastLayers  // report layers rebuilt at past moments (asof)
+	acc       accessState // who sees what; see access.go
 }
 
 // New builds the server and its routes.
@@ -74,12 +89,13 @@ func New(cfg Config) *Server {
 	s.expensive = make(chan struct{}, s.limits.MaxExpensive)
 	s.metrics = newMetrics(s)
 	s.tiles = newTileService(cfg.Tiles, cfg.Logger)
+	s.initAccess()
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.Use(middleware.Recover())
-	e.Use(s.metrics.observe, securityHeaders, s.limitRequest, s.limitExpensive)
+	e.Use(s.metrics.observe, securityHeaders, s.limitRequest)
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogError: true,
 		HandleError: true,
@@ -110,15 +126,19 @@ func New(cfg Config) *Server {
 			ExposeHeaders: []string{"ETag", "X-Tile-Dropped", "Link"},
 		}))
 	}
+	// Who is asking comes first: rate limits charge their key, and a
+	// refused request never takes an expensive-request slot.
+	e.Use(s.authenticate, s.rateLimit, s.limitExpensive)
 	s.echo = e
 	s.routes()
 	return s
 }
 
 // SetCatalog publishes the loaded layers and marks the server ready. It
-// subscribes to the layers' changes first (tile invalidation), so it must be
-// called before anything writes to them.
+// subscribes to the layers' changes first (embargo tracking, tile
+// invalidation), so it must be called before anything writes to them.
 func (s *Server) SetCatalog(c *layers.Catalog) {
+	s.watchAccess(c)
 	s.tiles.wire(c)
 	s.catalog.Store(c)
 }

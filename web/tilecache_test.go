@@ -122,7 +122,8 @@ func TestWriteInvalidatesExactlyTheTouchedTiles(t *testing.T) {
 					if q != "" {
 						qs = q[1:]
 					}
-					k := tile.Key{Layers: "incidents", Tile: tl, Variant: "public?" + qs}
+					anon, _ := s.acc.policy.Reader(layers.Anonymous())
+					k := tile.Key{Layers: "incidents", Tile: tl, Variant: anon.Key + "?" + qs}
 					if !s.tiles.cache.Has(k) {
 						t.Fatalf("%s was not cached", path)
 					}

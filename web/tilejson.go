@@ -32,11 +32,17 @@ func (s *Server) handleTileJSON(c echo.Context) error {
 		}
 	}
 	c.Response().Header().Set("Cache-Control", s.tiles.cfg.CacheControl)
-	return c.JSON(http.StatusOK, s.tileJSON(c.Request(), name, ls, c.QueryParams().Encode()))
+	tj, err := s.tileJSON(c, name, ls, c.QueryParams().Encode())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, tj)
 }
 
-func (s *Server) tileJSON(r *http.Request, name string, ls []*layers.Layer, query string) map[string]any {
-	url := s.baseURL(r) + "/tiles/" + name + "/{z}/{x}/{y}.mvt"
+// tileJSON describes the tiles of ls; bounds are those of what the reader
+// may see.
+func (s *Server) tileJSON(c echo.Context, name string, ls []*layers.Layer, query string) (map[string]any, error) {
+	url := s.baseURL(c.Request()) + "/tiles/" + name + "/{z}/{x}/{y}.mvt"
 	if query != "" {
 		url += "?" + query
 	}
@@ -47,7 +53,11 @@ func (s *Server) tileJSON(r *http.Request, name string, ls []*layers.Layer, quer
 	var attrib, titles []string
 	for _, l := range ls {
 		minZ, maxZ = min(minZ, l.MinZoom), max(maxZ, l.MaxZoom)
-		if e := l.Snapshot().Extent(); e.HasBound {
+		vis, err := s.visible(c, s.viewOf(c), l)
+		if err != nil {
+			return nil, err
+		}
+		if e := vis.Extent; e.HasBound {
 			if !hasBound {
 				west, south, east, north = e.Bound.Min[0], e.Bound.Min[1], e.Bound.Max[0], e.Bound.Max[1]
 			} else {
@@ -85,5 +95,5 @@ func (s *Server) tileJSON(r *http.Request, name string, ls []*layers.Layer, quer
 	if len(attrib) > 0 {
 		doc["attribution"] = strings.Join(attrib, "; ")
 	}
-	return doc
+	return doc, nil
 }

@@ -170,7 +170,7 @@ func TestCreateSingle(t *testing.T) {
 	if len(f.ID) != 26 {
 		t.Errorf("id %q is not a ULID", f.ID)
 	}
-	if rec.Header().Get("ETag") != `"1-public"` {
+	if rec.Header().Get("ETag") != `"1-keyed"` {
 		t.Errorf("ETag = %q", rec.Header().Get("ETag"))
 	}
 	p := f.Properties
@@ -258,7 +258,7 @@ func TestWriteStatusCodes(t *testing.T) {
 		{"batch too large", "incidents", collection(101, 0), nil, 413, "at most 100"},
 		{"read-only collection", "donbas", good, nil, 405, "read-only"},
 		{"unknown collection", "nope", good, nil, 404, "nope"},
-		{"analyst sets verification", "incidents", mustJSON(withProp(incidentFeature(1), "verification", "verified")), nil, 403, "only editors"},
+		{"analyst sets verification", "incidents", mustJSON(withProp(incidentFeature(1), "verification", "verified")), nil, 403, "role editor"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rec := e.post(t, c.coll, c.body, e.analyst, c.hdr...)
@@ -350,7 +350,7 @@ func TestReplacePatchDeleteAndHistory(t *testing.T) {
 	// PUT with the right If-Match.
 	put := withProp(incidentFeature(1), "notes", "corrected")
 	rec := send(t, e.h, "PUT", item, mustJSON(put), append(auth(e.analyst), "Content-Type", "application/geo+json", "If-Match", etag)...)
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"notes":"corrected"`) || rec.Header().Get("ETag") != `"2-public"` {
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"notes":"corrected"`) || rec.Header().Get("ETag") != `"2-keyed"` {
 		t.Fatalf("PUT = %d %s %s", rec.Code, rec.Header().Get("ETag"), rec.Body)
 	}
 	// PUT with the stale one.
@@ -360,7 +360,7 @@ func TestReplacePatchDeleteAndHistory(t *testing.T) {
 	}
 	// PATCH: remove notes, change the weapon; creator and creation time stay.
 	patch := []byte(`{"properties":{"notes":null,"weapon":"mlrs"}}`)
-	rec = send(t, e.h, "PATCH", item, patch, append(auth(e.editor), "Content-Type", "application/merge-patch+json", "If-Match", `"2-public"`)...)
+	rec = send(t, e.h, "PATCH", item, patch, append(auth(e.editor), "Content-Type", "application/merge-patch+json", "If-Match", `"2-keyed"`)...)
 	if rec.Code != 200 {
 		t.Fatalf("PATCH = %d %s", rec.Code, rec.Body)
 	}
@@ -386,7 +386,7 @@ func TestReplacePatchDeleteAndHistory(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			hdr := []string{"Content-Type", c.ctype, "Authorization", "Bearer " + c.key}
 			if c.want == 412 {
-				hdr = append(hdr, "If-Match", `"1-public"`)
+				hdr = append(hdr, "If-Match", `"1-keyed"`)
 			}
 			if c.key == "" {
 				hdr[3] = ""
@@ -406,7 +406,7 @@ func TestReplacePatchDeleteAndHistory(t *testing.T) {
 		t.Fatalf("PUT unknown = %d", rec.Code)
 	}
 	// DELETE retracts.
-	if rec := send(t, e.h, "DELETE", item, nil, append(auth(e.analyst), "If-Match", `"1-public"`)...); rec.Code != 412 {
+	if rec := send(t, e.h, "DELETE", item, nil, append(auth(e.analyst), "If-Match", `"1-keyed"`)...); rec.Code != 412 {
 		t.Fatalf("stale DELETE = %d", rec.Code)
 	}
 	if rec := send(t, e.h, "DELETE", item, nil, auth(e.analyst)...); rec.Code != 204 {
@@ -558,7 +558,8 @@ func TestGetItemETagDrivesIfMatchAndWriteIsVisibleAtOnce(t *testing.T) {
 		t.Fatalf("items after POST = %d, has id: %v", rec.Code, strings.Contains(rec.Body.String(), id))
 	}
 	item := "/collections/incidents/items/" + id
-	rec = send(t, e.h, "GET", item, nil)
+	// ETags name the audience: the writer reads with its own key.
+	rec = send(t, e.h, "GET", item, nil, "Authorization", "Bearer "+e.analyst)
 	if rec.Code != 200 || rec.Header().Get("ETag") != etag {
 		t.Fatalf("GET item = %d, ETag %q, POST gave %q", rec.Code, rec.Header().Get("ETag"), etag)
 	}
@@ -567,7 +568,7 @@ func TestGetItemETagDrivesIfMatchAndWriteIsVisibleAtOnce(t *testing.T) {
 	if rec.Code != 200 {
 		t.Fatalf("PATCH with GET's ETag = %d %s", rec.Code, rec.Body)
 	}
-	if got := send(t, e.h, "GET", item, nil); got.Header().Get("ETag") != rec.Header().Get("ETag") || !strings.Contains(got.Body.String(), "mortar") {
+	if got := send(t, e.h, "GET", item, nil, "Authorization", "Bearer "+e.analyst); got.Header().Get("ETag") != rec.Header().Get("ETag") || !strings.Contains(got.Body.String(), "mortar") {
 		t.Fatalf("GET after PATCH: ETag %q vs %q", got.Header().Get("ETag"), rec.Header().Get("ETag"))
 	}
 	if rec := send(t, e.h, "PATCH", item, []byte(`{"properties":{"weapon":"mlrs"}}`), hdr...); rec.Code != 412 {

@@ -42,6 +42,7 @@ type serveConfig struct {
 	AOI               string
 	MaxVertices       int
 	MaxBatch          int
+	Access            accessConfig // see access.go
 }
 
 func parseServe(e *env, args []string) (serveConfig, error) {
@@ -78,6 +79,7 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	fs.StringVar(&c.AOI, "aoi", e.envOr("TROOPMAP_AOI", fmt.Sprintf("%g,%g,%g,%g", aoi[0], aoi[1], aoi[2], aoi[3])), "area of interest west,south,east,north that every uploaded position must lie in (env TROOPMAP_AOI)")
 	fs.IntVar(&c.MaxVertices, "max-vertices", int(envInt64(e, "TROOPMAP_MAX_VERTICES", 10000)), "most positions in one uploaded feature (env TROOPMAP_MAX_VERTICES)")
 	fs.IntVar(&c.MaxBatch, "max-batch", int(envInt64(e, "TROOPMAP_MAX_BATCH", 50000)), "most features in one uploaded FeatureCollection (env TROOPMAP_MAX_BATCH)")
+	finishAccess := addAccessFlags(e, fs, &c.Access)
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -86,6 +88,9 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	}
 	if c.MaxSpeedKmh <= 0 || math.IsInf(c.MaxSpeedKmh, 0) || math.IsNaN(c.MaxSpeedKmh) {
 		return c, fmt.Errorf("serve: -max-speed-kmh must be a positive number of km/h, got %v", c.MaxSpeedKmh)
+	}
+	if err := finishAccess(); err != nil {
+		return c, err
 	}
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("serve: unexpected argument %q", fs.Arg(0))
@@ -159,7 +164,10 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	defer store.Close()
 	log.Info("store opened", "path", cfg.Store, "new", store.Created())
 	srv := web.New(web.Config{BaseURL: cfg.BaseURL, Logger: log, Limits: cfg.Limits,
-		CORSOrigins: corsOrigins(cfg.CORSOrigins), Tiles: cfg.Tiles, MapStyleURL: cfg.MapStyleURL})
+		CORSOrigins: corsOrigins(cfg.CORSOrigins), Tiles: cfg.Tiles, MapStyleURL: cfg.MapStyleURL,
+		Access:    layers.NewAccess(cfg.Access.Public, time.Now),
+		ReadLimit: cfg.Access.ReadLimit, WriteLimit: cfg.Access.WriteLimit, TrustProxy: cfg.Access.TrustProxy})
+	cfg.Access.log(log)
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)

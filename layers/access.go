@@ -1,0 +1,459 @@
+package layers
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tidwall/btree"
+
+	"troopmap/geo"
+)
+
+// Who may do what, and what each reader sees. This file is pure policy: no
+// HTTP, no storage. The web layer asks it for a Reader per request and runs
+// every feature it sends out through Reader.Show.
+
+// Role names. Roles themselves are data (see Roles in keys.go), ordered
+// from the weakest; each has every right of the ones before it. A request
+// without a key has the zero Role, the anonymous reader.
+const (
+	RoleAnonymous = "anonymous"
+	RoleViewer    = "viewer"  // reads everything, at full precision
+	RoleAnalyst   = "analyst" // creates reports, changes and retracts its own
+	RoleEditor    = "editor"  // changes anyone's reports and moves verification
+	RoleAdmin     = "admin"   // manages keys
+)
+
+// RoleOf returns the role with the given name; the zero Role (anonymous)
+// for any other name.
+func RoleOf(name string) Role {
+	r, _ := RoleNamed(name)
+	return r
+}
+
+func (r Role) rank() int {
+	if r.Name == "" {
+		return 0
+	}
+	for i, x := range Roles() {
+		if x.Name == r.Name {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// AtLeast reports whether r has every right of the role named need.
+func (r Role) AtLeast(need string) bool { return r.rank() >= RoleOf(need).rank() }
+
+// Keyed reports whether the role belongs to an API key, as opposed to an
+// anonymous reader.
+func (r Role) Keyed() bool { return r.rank() > 0 }
+
+// String names the role; the zero Role is "anonymous".
+func (r Role) String() string {
+	if r.Name == "" {
+		return RoleAnonymous
+	}
+	return r.Name
+}
+
+// ParseRole parses a key's role; "anonymous" is not a key role.
+func ParseRole(s string) (Role, error) {
+	if r, ok := RoleNamed(s); ok {
+		return r, nil
+	}
+	return Role{}, Errorf(EINVALID, "role %q: want one of %s", s, strings.Join(RoleNames(), ", "))
+}
+
+// Principal is who makes a request: the actor of its key, or the zero
+// Actor for an anonymous reader.
+type Principal = Actor
+
+// Anonymous is the principal of a request without a key.
+func Anonymous() Principal { return Principal{} }
+
+// Require returns nil when p has at least the role need. Otherwise it returns
+// a 401-coded error for anonymous callers and a 403-coded one for keys with
+// too weak a role; both say which role is needed. what names the action, e.g.
+// "creating reports".
+func Require(p Principal, need string, what string) error {
+	if p.Role.AtLeast(need) {
+		return nil
+	}
+	if !p.Role.Keyed() {
+		return Errorf(EUNAUTHORIZED, "%s needs an API key with role %s or higher: send it as \"Authorization: Bearer <key>\"; an admin creates keys with \"troopmap keys add\"", what, need)
+	}
+	return Errorf(EFORBIDDEN, "%s needs role %s or higher; key %q has role %s", what, need, p.Name, p.Role.Name)
+}
+
+// CanChangeReport says whether p may change or retract a report created by
+// createdBy: analysts only their own, editors and admins anyone's.
+func CanChangeReport(p Principal, createdBy string) error {
+	if err := Require(p, RoleAnalyst, "changing reports"); err != nil {
+		return err
+	}
+	if p.Role.AtLeast(RoleEditor) || p.Name == createdBy {
+		return nil
+	}
+	return Errorf(EFORBIDDEN, "changing a report of %q needs role editor or higher; analyst key %q may change only its own reports", createdBy, p.Name)
+}
+
+// CanSetVerification says whether p may move a report's verification.
+func CanSetVerification(p Principal) error {
+	return Require(p, RoleEditor, "changing verification")
+}
+
+// PublicPolicy is what the operator lets anonymous readers see.
+type PublicPolicy struct {
+	// Read allows anonymous reading at all; without it anonymous requests
+	// get 401.
+	Read bool
+	// Delay hides every report until this long after its observed_at.
+	Delay time.Duration
+	// PrecisionKm, when above zero, snaps troop-concentration geometry to a
+	// grid of cells this size and drops the properties that pin a unit
+	// down (see CoarsenedProperties).
+	PrecisionKm float64
+	// VerifiedOnly shows only reports whose verification is "verified".
+	VerifiedOnly bool
+}
+
+// CoarsenedProperties are dropped from troop concentrations for readers who
+// see them coarsened: movement direction and speed, the unit's identity, and
+// the place name, which would undo the grid.
+func CoarsenedProperties() []string {
+	return []string{"heading_deg", "speed_kmh", "unit_designation", "higher_formation", "location_name"}
+}
+
+// String is a stable fingerprint of the policy for cache keys, so that
+// entries made under other settings are never reused. It uses only
+// letters, digits, '.' and '-', so it fits in an ETag or a header.
+func (p PublicPolicy) String() string {
+	v := 0
+	if p.VerifiedOnly {
+		v = 1
+	}
+	return fmt.Sprintf("d%s-p%s-v%d", p.Delay, strconv.FormatFloat(p.PrecisionKm, 'f', -1, 64), v)
+}
+
+// Access applies the access policy. It also tracks, for anonymous readers,
+// the moments at which reports leave their embargo, so that a reader's cache
+// key changes exactly when what they may see changes with time. It is safe
+// for concurrent use.
+type Access struct {
+	public PublicPolicy
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	opens   btree.Map[int64, int] // unix nanoseconds → reports whose embargo ends then
+	reports map[string]*Layer     // watched report layers, for derived features' sources
+}
+
+// NewAccess returns the access policy; now is the clock (time.Now when nil).
+func NewAccess(p PublicPolicy, now func() time.Time) *Access {
+	if now == nil {
+		now = time.Now
+	}
+	return &Access{public: p, now: now}
+}
+
+// Public returns the operator's settings for anonymous readers.
+func (a *Access) Public() PublicPolicy { return a.public }
+
+// Watch starts tracking the embargo ends of a report layer. Call it at
+// start-up, before the layer takes writes (it uses Layer.Subscribe).
+func (a *Access) Watch(l *Layer) {
+	if l.Kind != KindReports {
+		return
+	}
+	a.mu.Lock()
+	if a.reports == nil {
+		a.reports = map[string]*Layer{}
+	}
+	a.reports[l.ID] = l
+	a.mu.Unlock()
+	l.Subscribe(func(ch Change) {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		for _, f := range ch.Old {
+			a.track(f, -1)
+		}
+		for _, f := range ch.New {
+			a.track(f, +1)
+		}
+	})
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	l.Snapshot().All(func(f *Feature) bool {
+		a.track(f, +1)
+		return true
+	})
+}
+
+func (a *Access) track(f *Feature, d int) {
+	if f == nil {
+		return
+	}
+	t, ok := a.opensAt(f)
+	if !ok || t.IsZero() {
+		return
+	}
+	k := t.UnixNano()
+	n, _ := a.opens.Get(k)
+	if n+d <= 0 {
+		a.opens.Delete(k)
+	} else {
+		a.opens.Set(k, n+d)
+	}
+}
+
+// opensAt returns when f leaves its embargo for anonymous readers: the later
+// of embargo_until and observed_at plus the public delay. The zero time
+// means it is not embargoed; ok is false when the embargo cannot be read,
+// and then f stays hidden (failing closed).
+func (a *Access) opensAt(f *Feature) (t time.Time, ok bool) {
+	if v, set := f.Properties["embargo_until"]; set && v != nil {
+		e, good := propTime(v)
+		if !good {
+			return time.Time{}, false
+		}
+		t = e
+	}
+	if a.public.Delay > 0 {
+		obs := f.Start
+		if v, set := f.Properties[ObservedAt]; set {
+			o, good := propTime(v)
+			if !good {
+				return time.Time{}, false
+			}
+			obs = o
+		}
+		if obs.IsZero() {
+			return time.Time{}, false
+		}
+		if d := obs.Add(a.public.Delay); d.After(t) {
+			t = d
+		}
+	}
+	return t, true
+}
+
+func propTime(v any) (time.Time, bool) {
+	switch v := v.(type) {
+	case time.Time:
+		return v, true
+	case string:
+		t, err := time.Parse(time.RFC3339Nano, v)
+		return t, err == nil
+	}
+	return time.Time{}, false
+}
+
+// epoch returns the latest embargo end at or before now, in unix
+// nanoseconds (0 if none): two moments with the same epoch see the same
+// reports out of embargo.
+func (a *Access) epoch(now time.Time) int64 {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var e int64
+	a.opens.Descend(now.UnixNano(), func(k int64, _ int) bool {
+		e = k
+		return false
+	})
+	return e
+}
+
+// NextOpening returns the first embargo end after now, for callers that
+// want to expire entries then; ok is false when there is none.
+func (a *Access) NextOpening(now time.Time) (time.Time, bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var next int64
+	found := false
+	a.opens.Ascend(now.UnixNano()+1, func(k int64, _ int) bool {
+		next, found = k, true
+		return false
+	})
+	if !found {
+		return time.Time{}, false
+	}
+	return time.Unix(0, next).UTC(), true
+}
+
+// Reader returns what p sees, evaluated at the current time. It fails with
+// a 401-coded error when p is anonymous and anonymous reading is off.
+func (a *Access) Reader(p Principal) (Reader, error) {
+	now := a.now()
+	if p.Role.Keyed() {
+		return Reader{Who: p, Key: "keyed", Now: now}, nil
+	}
+	if !a.public.Read {
+		return Reader{}, Errorf(EUNAUTHORIZED, "anonymous reading is turned off on this server: send an API key with role viewer or higher as \"Authorization: Bearer <key>\"")
+	}
+	key := "public-" + a.public.String() + "-e" + strconv.FormatInt(a.epoch(now), 36)
+	return Reader{Who: p, Key: key, Now: now, a: a}, nil
+}
+
+// Reader is one reader's view at one moment. The zero Reader hides nothing.
+type Reader struct {
+	Who Principal
+	// Key names the audience and, for anonymous readers, the settings and
+	// the embargo epoch: equal keys see the same features of the same data,
+	// so caches and ETags must include it. It holds only letters, digits,
+	// '.' and '-'.
+	Key string
+	// Now is the moment the view was taken; embargoes are judged against it.
+	Now time.Time
+	a   *Access // nil for keyed readers: they see everything
+}
+
+// Coarsens reports whether the reader sees some geometry snapped to a grid.
+func (r Reader) Coarsens() bool { return r.a != nil && r.a.public.PrecisionKm > 0 }
+
+// PrecisionKm returns the grid size the reader's troop concentrations are
+// snapped to, or 0.
+func (r Reader) PrecisionKm() float64 {
+	if r.a == nil {
+		return 0
+	}
+	return r.a.public.PrecisionKm
+}
+
+// Show returns f as the reader may see it: f itself, a coarsened copy, or
+// nil when it is hidden. It never changes f. l is f's layer.
+func (r Reader) Show(l *Layer, f *Feature) *Feature {
+	if r.a == nil || f == nil {
+		return f
+	}
+	switch l.Kind {
+	case KindArea:
+		return f
+	case KindDerived:
+		return r.showDerived(l, f)
+	}
+	if !r.a.visible(f, r.Now) {
+		return nil
+	}
+	if l.ID == TroopConcentrations && r.a.public.PrecisionKm > 0 {
+		return coarsen(f, r.a.public.PrecisionKm)
+	}
+	return f
+}
+
+// showDerived decides on a feature derived from reports. A movement track
+// joins every report of one unit and names the unit: anonymous readers see
+// it only when they may see each of its reports, and never when troop
+// concentrations are coarsened (the track would give back the positions and
+// the unit the grid hides). Other derived layers stay hidden until they
+// say where they come from.
+func (r Reader) showDerived(l *Layer, f *Feature) *Feature {
+	if l.ID != Movements || r.a.public.PrecisionKm > 0 {
+		return nil
+	}
+	r.a.mu.RLock()
+	src := r.a.reports[TroopConcentrations]
+	r.a.mu.RUnlock()
+	if src == nil {
+		return nil
+	}
+	snap := src.Snapshot()
+	ok := false
+	each := func(id string) bool {
+		rf, found := snap.Get(id)
+		ok = found && r.a.visible(rf, r.Now)
+		return ok
+	}
+	switch ids := f.Properties["report_ids"].(type) {
+	case []any:
+		for _, v := range ids {
+			if id, isStr := v.(string); !isStr || !each(id) {
+				return nil
+			}
+		}
+	case []string:
+		for _, id := range ids {
+			if !each(id) {
+				return nil
+			}
+		}
+	}
+	if !ok {
+		return nil // no sources named: fail closed
+	}
+	return f
+}
+
+// visible applies the anonymous rules to a report.
+func (a *Access) visible(f *Feature, now time.Time) bool {
+	switch f.Properties["sensitivity"] {
+	case "public":
+	default:
+		// restricted, and anything unreadable, fails closed.
+		return false
+	}
+	if v, _ := f.Properties["verification"].(string); a.public.VerifiedOnly && v != "verified" {
+		return false
+	}
+	t, ok := a.opensAt(f)
+	if !ok {
+		return false
+	}
+	return !now.Before(t)
+}
+
+// coarsen returns a copy of f with its geometry snapped to the grid, the
+// identifying properties dropped, ce_m raised to cover the cell and
+// border_distance_km rounded to the cell size.
+func coarsen(f *Feature, cellKm float64) *Feature {
+	c := *f
+	c.Properties = make(map[string]any, len(f.Properties))
+	for k, v := range f.Properties {
+		c.Properties[k] = v
+	}
+	for _, k := range CoarsenedProperties() {
+		delete(c.Properties, k)
+	}
+	if f.Geometry != nil {
+		c.Geometry = geo.SnapToGrid(f.Geometry, cellKm)
+		if c.Geometry != nil {
+			c.Bound = c.Geometry.Bound()
+		}
+	}
+	half := math.Round(cellKm * 1000 * math.Sqrt2 / 2)
+	if ce, ok := number(f.Properties["ce_m"]); !ok || ce < half {
+		c.Properties["ce_m"] = half
+	}
+	if d, ok := number(f.Properties["border_distance_km"]); ok {
+		c.Properties["border_distance_km"] = math.Round(d/cellKm) * cellKm
+	}
+	return &c
+}
+
+func number(v any) (float64, bool) {
+	switch v := v.(type) {
+	case float64:
+		return v, true
+	case int:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	}
+	return 0, false
+}
+
+// Hides reports whether the reader may miss or see coarsened some features;
+// when false, Show returns every feature as it is.
+func (r Reader) Hides() bool { return r.a != nil }
+
+// Authenticator resolves an API key (the bearer token of a request) to the
+// key's actor. Unknown and revoked keys give an EUNAUTHORIZED error.
+// *Reports is one.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (Actor, error)
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 
 	"github.com/paulmach/orb"
 
@@ -70,7 +71,8 @@ func DecodeUpload(ctx context.Context, body []byte, schema Schema, rules UploadR
 		return nil, true, unprocessable(0, 0, []FieldError{{Pointer: "/features", Message: "the FeatureCollection has no features"}})
 	}
 	if rules.MaxBatch > 0 && len(fs) > rules.MaxBatch {
-		return nil, true, Errorf(ETOOLARGE, "a batch may hold at most %d features; this one has %d: split it", rules.MaxBatch, len(fs))
+		msg := fmt.Sprintf("a batch may hold at most %d features; this one has %d: split it", rules.MaxBatch, len(fs))
+		return nil, true, &Error{Code: ETOOLARGE, Message: msg, Details: []FieldError{{Pointer: "/features", Message: msg}}}
 	}
 	drafts = make([]Draft, 0, len(fs))
 	var all []FieldError
@@ -125,21 +127,36 @@ func DecodeFeatureBody(body []byte, schema Schema, rules UploadRules) (Draft, er
 // until they are checked; a body that is not JSON gives EINVALID (400).
 func DecodeJSON(body []byte) (any, error) { return decodeBody(body) }
 
-// decodeBody parses JSON keeping numbers exact until they are checked.
+// decodeBody parses JSON keeping numbers exact until they are checked. It
+// refuses invalid UTF-8 (which encoding/json would silently replace) and
+// objects that repeat a member name (of which it would keep the last), so
+// that what is stored is exactly what was sent.
 func decodeBody(body []byte) (any, error) {
+	if at := invalidUTF8At(body); at >= 0 {
+		return nil, Errorf(EINVALID, "request body is not valid UTF-8 (at byte %d); JSON must be UTF-8 encoded", at)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		msg := err.Error()
 		var se *json.SyntaxError
-		if errors.As(err, &se) {
+		switch {
+		case errors.As(err, &se):
 			msg = fmt.Sprintf("%s (at byte %d)", se.Error(), se.Offset)
+		case errors.Is(err, io.EOF):
+			return nil, Errorf(EINVALID, "request body is empty; send a GeoJSON Feature or FeatureCollection")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			msg = fmt.Sprintf("the body ends in the middle of a value (at byte %d)", len(body))
 		}
 		return nil, Errorf(EINVALID, "request body is not valid JSON: %s", msg)
 	}
 	if dec.More() {
-		return nil, Errorf(EINVALID, "request body is not valid JSON: unexpected data after the first value")
+		return nil, Errorf(EINVALID, "request body is not valid JSON: unexpected data after the first value (at byte %d)", dec.InputOffset())
+	}
+	if ptr, dup := duplicateKey(body); dup {
+		return nil, unprocessable(0, 0, []FieldError{{Pointer: ptr,
+			Message: "this member appears more than once in its object; JSON members must have unique names (RFC 7493)"}})
 	}
 	return v, nil
 }

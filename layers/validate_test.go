@@ -3,8 +3,10 @@ package layers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -202,9 +204,7 @@ func FuzzDecodeUpload(f *testing.F) {
 			if len(ds) > 0 {
 				t.Fatalf("error %v with %d drafts", err, len(ds))
 			}
-			if c := ErrorCode(err); c != EINVALID && c != EUNPROCESSABLE && c != ETOOLARGE {
-				t.Fatalf("unexpected code %s: %v", c, err)
-			}
+			checkRefusal(t, body, err)
 			return
 		}
 		if len(ds) == 0 {
@@ -234,6 +234,109 @@ func FuzzDecodeUpload(f *testing.F) {
 			if !reflect.DeepEqual(ds[i].Properties, ds2[i].Properties) {
 				t.Fatalf("round trip changed properties:\n%v\n%v", ds[i].Properties, ds2[i].Properties)
 			}
+		}
+	})
+}
+
+// checkRefusal asserts that a refused upload says where: a syntax error
+// names the byte, anything else carries JSON pointers whose parent exists in
+// the body (a missing member's pointer names the object it is missing from).
+func checkRefusal(t *testing.T, body []byte, err error) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("refusal is not a domain error: %v", err)
+	}
+	switch e.Code {
+	case EINVALID:
+		if !strings.Contains(e.Message, "byte") && !strings.Contains(e.Message, "empty") {
+			t.Fatalf("syntax error without a position: %s", e.Message)
+		}
+		return
+	case EUNPROCESSABLE, ETOOLARGE:
+	default:
+		t.Fatalf("unexpected code %s: %v", e.Code, err)
+	}
+	fes, _ := e.Details.([]FieldError)
+	if len(fes) == 0 {
+		t.Fatalf("%s without a pointer: %v", e.Code, err)
+	}
+	doc, jerr := DecodeJSON(body)
+	if jerr != nil {
+		doc = nil // a duplicate name: the pointer is checked against the raw body below
+	}
+	for _, fe := range fes {
+		if fe.Message == "" {
+			t.Fatalf("empty message at %q", fe.Pointer)
+		}
+		if fe.Pointer == "" {
+			continue
+		}
+		if !strings.HasPrefix(fe.Pointer, "/") {
+			t.Fatalf("pointer %q does not start with /", fe.Pointer)
+		}
+		parent := fe.Pointer[:strings.LastIndex(fe.Pointer, "/")]
+		if doc != nil && !resolves(doc, parent) {
+			t.Fatalf("pointer %q: its parent %q is not in the body %s", fe.Pointer, parent, body)
+		}
+	}
+}
+
+// resolves reports whether a JSON pointer names a value in doc.
+func resolves(doc any, ptr string) bool {
+	if ptr == "" {
+		return true
+	}
+	for _, tok := range strings.Split(ptr[1:], "/") {
+		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
+		switch x := doc.(type) {
+		case map[string]any:
+			v, ok := x[tok]
+			if !ok {
+				return false
+			}
+			doc = v
+		case []any:
+			i, err := strconv.Atoi(tok)
+			if err != nil || i < 0 || i >= len(x) {
+				return false
+			}
+			doc = x[i]
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzDecodeFeatureBody is FuzzDecodeUpload for the single Feature of a PUT.
+func FuzzDecodeFeatureBody(f *testing.F) {
+	one, _ := json.Marshal(feature(validIncident(), `{"type":"Polygon","coordinates":[[[37,48],[38,48],[38,49],[37,48]]]}`))
+	f.Add(one)
+	f.Add([]byte(`{"type":"Feature","geometry":{"type":"Point","coordinates":[37.8,48]},"properties":{"notes":"a","notes":"b"}}`))
+	f.Add([]byte(`{"type":"FeatureCollection","features":[]}`))
+	schema, _ := ReportSchema(TroopConcentrations)
+	rules := DefaultUploadRules()
+	f.Fuzz(func(t *testing.T, body []byte) {
+		d, err := DecodeFeatureBody(body, schema, rules)
+		if err != nil {
+			checkRefusal(t, body, err)
+			return
+		}
+		b, err := MarshalFeature(NewFeature("x", d.Geometry, d.Properties))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]any
+		_ = json.Unmarshal(b, &v)
+		delete(v, "id")
+		again, _ := json.Marshal(v)
+		d2, err := DecodeFeatureBody(again, schema, rules)
+		if err != nil {
+			t.Fatalf("accepted feature refused after a round trip: %v\n%s", err, again)
+		}
+		if !reflect.DeepEqual(d.Properties, d2.Properties) || !reflect.DeepEqual(d.Geometry, d2.Geometry) {
+			t.Fatalf("round trip changed the feature:\n%v\n%v", d, d2)
 		}
 	})
 }

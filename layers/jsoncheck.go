@@ -142,7 +142,7 @@ func (s *dupScanner) value() (string, bool) {
 
 func (s *dupScanner) object() (string, bool) {
 	s.i++
-	var small []string        // names of a small object, searched linearly
+	var small []string       // names of a small object, searched linearly
 	var seen map[string]bool // names of a large one
 	for {
 		s.ws()

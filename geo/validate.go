@@ -57,6 +57,13 @@ func CheckGeometry(v any, rules GeometryRules) (orb.Geometry, []Problem) {
 	if v == nil {
 		return nil, nil
 	}
+	if rules.MaxVertices > 0 {
+		// Count first, so that a huge geometry is refused before a pointer
+		// and a point are built for each of its positions.
+		if n := countPositions(v, 0); n > rules.MaxVertices {
+			return nil, []Problem{{"/coordinates", fmt.Sprintf("geometry has %d positions; at most %d are allowed per feature", n, rules.MaxVertices)}}
+		}
+	}
 	d := &geomDecoder{rules: rules}
 	g := d.geometry(v, "", 0)
 	if len(d.problems) > 0 {
@@ -87,6 +94,45 @@ func decodeNumbers(raw []byte) (any, error) {
 		return nil, fmt.Errorf("unexpected data after the geometry")
 	}
 	return v, nil
+}
+
+// countPositions counts the positions of a decoded geometry without
+// checking it: arrays at the depth its type names, members of a collection
+// summed. Anything malformed counts as 0; the full check reports it.
+func countPositions(v any, level int) int {
+	obj, ok := v.(map[string]any)
+	if !ok || level > 1 {
+		return 0
+	}
+	typ, _ := obj["type"].(string)
+	if typ == "GeometryCollection" {
+		gs, _ := obj["geometries"].([]any)
+		n := 0
+		for _, g := range gs {
+			n += countPositions(g, level+1)
+		}
+		return n
+	}
+	depth, ok := coordDepth(typ)
+	if !ok {
+		return 0
+	}
+	var count func(x any, d int) int
+	count = func(x any, d int) int {
+		arr, ok := x.([]any)
+		if !ok {
+			return 0
+		}
+		if d == 1 {
+			return 1
+		}
+		n := 0
+		for _, y := range arr {
+			n += count(y, d-1)
+		}
+		return n
+	}
+	return count(obj["coordinates"], depth)
 }
 
 type geomDecoder struct {

@@ -86,11 +86,20 @@ func (s *Server) limitRequest(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// largeBody is the upload size from which a write counts as expensive.
+const largeBody = 1 << 20
+
 // isExpensive classifies requests that may take much CPU or memory: pages
-// of many features, whole-layer exports and low-zoom tiles.
+// of many features, whole-layer exports, low-zoom tiles and large uploads.
 func (s *Server) isExpensive(r *http.Request) bool {
 	p := r.URL.Path
 	q := r.URL.Query()
+	switch r.Method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch:
+		// Decoding an upload costs about ten times its size in memory, so
+		// large (or unannounced, chunked) bodies share the same cap.
+		return r.ContentLength < 0 || r.ContentLength > largeBody
+	}
 	if strings.HasPrefix(p, "/collections/") && strings.HasSuffix(p, "/items") && r.Method == http.MethodGet {
 		if n, err := strconv.Atoi(q.Get("limit")); err == nil && n >= s.limits.ExpensiveLimit {
 			return true

@@ -87,6 +87,16 @@ func TestIsExpensive(t *testing.T) {
 			t.Errorf("%s: expensive = %v, want %v", c.target, got, c.want)
 		}
 	}
+	for _, c := range []struct {
+		length int64
+		want   bool
+	}{{100, false}, {largeBody, false}, {largeBody + 1, true}, {-1, true}} {
+		r := httptest.NewRequest("POST", "/collections/incidents/items", nil)
+		r.ContentLength = c.length
+		if got := s.isExpensive(r); got != c.want {
+			t.Errorf("POST of %d bytes: expensive = %v, want %v", c.length, got, c.want)
+		}
+	}
 }
 
 // TestExpensiveRequestsAreCapped holds MaxExpensive expensive requests open

@@ -89,6 +89,11 @@ func (s *Server) actorOf(c echo.Context, _ *layers.Reports) (layers.Actor, error
 
 // requireType checks the request's Content-Type against the accepted types.
 func requireType(c echo.Context, accepted ...string) error {
+	// Compressed bodies are refused rather than inflated: a small gzip body
+	// can expand past every memory bound.
+	if ce := c.Request().Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return layers.Errorf(layers.EUNSUPPORTED, "Content-Encoding %q is not accepted; send the body uncompressed", ce)
+	}
 	ct := c.Request().Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if err == nil {

@@ -46,6 +46,7 @@ func commands() []command {
 		{"gen", "write a reproducible synthetic report set (GeoJSON) for load tests", runGen},
 		{"import", "import a CSV, KML, KMZ or GeoJSON file of reports, all or nothing", runImport},
 		{"export", "export a collection as GeoJSON, CSV, KML or GeoPackage, with filters", runExport},
+		{"backup", "copy the store to a new file while the server runs: backup --to FILE", runBackup},
 		{"keys", "manage API keys for writes: keys add --name NAME --role analyst|editor|admin, keys list, keys revoke --name NAME", runKeys},
 	}
 }

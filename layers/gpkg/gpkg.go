@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -47,6 +49,9 @@ func TableName(collection string) string { return strings.ReplaceAll(collection,
 // schema. The file runs in WAL mode with synchronous=FULL, so a commit that
 // returned survives a crash or power loss.
 func Open(ctx context.Context, path string, schemas []layers.Schema) (*Store, error) {
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
 	dsn := path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -55,6 +60,10 @@ func Open(ctx context.Context, path string, schemas []layers.Schema) (*Store, er
 	s := &Store{db: db, path: path, tables: map[string]*table{}}
 	for _, sc := range schemas {
 		s.tables[sc.Collection] = newTable(sc)
+	}
+	if err := s.quickCheck(ctx); err != nil {
+		db.Close()
+		return nil, err
 	}
 	if err := s.init(ctx, schemas); err != nil {
 		db.Close()
@@ -566,3 +575,115 @@ func (s *Store) RevokeKey(ctx context.Context, name string, at time.Time) error 
 }
 
 var _ layers.Store = (*Store)(nil)
+
+// restoreHint ends the errors about a damaged store file.
+const restoreHint = "restore it from a copy made with `troopmap backup`, or move it away to start a new, empty store"
+
+// checkFile refuses a store file that exists but cannot be a database: an
+// empty file (SQLite would silently make it a new, empty store) or one
+// without the SQLite header, as a full disk or a bad copy leaves them.
+func checkFile(path string) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("open store %s: %w", path, err)
+	}
+	defer f.Close()
+	head := make([]byte, 16)
+	n, err := io.ReadFull(f, head)
+	switch {
+	case n == 0:
+		if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+			return fmt.Errorf("store %s is empty but its write-ahead log %s-wal is not: the file was truncated, perhaps by a full disk; %s", path, path, restoreHint)
+		}
+		return fmt.Errorf("store %s is an empty file (0 bytes): it was truncated, perhaps by a full disk, or created by hand; %s", path, restoreHint)
+	case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("open store %s: %w", path, err)
+	case string(head[:n]) != "SQLite format 3\x00":
+		return fmt.Errorf("store %s is not a GeoPackage (SQLite) file, or its first page is damaged; %s", path, restoreHint)
+	}
+	return nil
+}
+
+// quickCheck runs SQLite's quick_check over the whole file, so that a
+// truncated or damaged store stops the server at startup instead of
+// failing later or looking empty.
+func (s *Store) quickCheck(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `PRAGMA quick_check(5)`)
+	if err != nil {
+		return fmt.Errorf("store %s cannot be read (%v): it may be truncated or damaged; %s", s.path, err, restoreHint)
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			return fmt.Errorf("store %s cannot be read (%v); %s", s.path, err, restoreHint)
+		}
+		if msg != "ok" {
+			problems = append(problems, msg)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store %s cannot be read (%v): it may be truncated or damaged; %s", s.path, err, restoreHint)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("store %s is damaged (%s); %s", s.path, strings.Join(problems, "; "), restoreHint)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the store to path, which must not
+// exist, while the store stays open for reads and writes: SQLite's VACUUM
+// INTO reads one snapshot, so the copy holds every commit made before it
+// began and none made after.
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return layers.Errorf(layers.ECONFLICT, "%s exists already; choose a new file for the backup", path)
+	}
+	if _, err := s.db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		os.Remove(path)
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	return nil
+}
+
+// Counts returns the number of rows of every feature table (by collection)
+// and of the history table (under HistoryTable).
+func (s *Store) Counts(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	names := map[string]string{HistoryTable: HistoryTable}
+	for c, t := range s.tables {
+		names[c] = t.name
+	}
+	for k, name := range names {
+		var n int
+		if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM "+quote(name)).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", name, err)
+		}
+		out[k] = n
+	}
+	return out, nil
+}
+
+// IntegrityCheck runs SQLite's full integrity_check and returns its
+// findings, nil when the file is sound.
+func (s *Store) IntegrityCheck(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `PRAGMA integrity_check`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var msg string
+		if err := rows.Scan(&msg); err != nil {
+			return nil, err
+		}
+		if msg != "ok" {
+			out = append(out, msg)
+		}
+	}
+	return out, rows.Err()
+}

@@ -105,7 +105,7 @@ func New(cfg Config) *Server {
 				level = slog.LevelError
 			}
 			s.log.LogAttrs(c.Request().Context(), level, "request",
-				slog.String("method", v.Method), slog.String("uri", v.URI),
+				slog.String("method", v.Method), slog.String("uri", redactURI(v.URI)),
 				slog.Int("status", v.Status), slog.Duration("latency", v.Latency))
 			return nil
 		},
@@ -169,3 +169,27 @@ func (s *Server) baseURL(r *http.Request) string {
 
 // ctx is a small helper so that handlers pass the request context down.
 func ctx(c echo.Context) context.Context { return c.Request().Context() }
+
+// redactURI hides secrets a client put in the query string (keys belong in
+// the Authorization header, which is never logged): the values of
+// secret-sounding parameters and anything shaped like an API key.
+func redactURI(uri string) string {
+	path, query, ok := strings.Cut(uri, "?")
+	if !ok {
+		return uri
+	}
+	parts := strings.Split(query, "&")
+	for i, p := range parts {
+		name, val, _ := strings.Cut(p, "=")
+		lval := strings.ToLower(val)
+		secret := strings.Contains(lval, "tm_") || strings.Contains(lval, "tm%5f")
+		switch strings.ToLower(name) {
+		case "key", "api_key", "apikey", "token", "access_token", "auth", "authorization", "password":
+			secret = true
+		}
+		if secret {
+			parts[i] = name + "=REDACTED"
+		}
+	}
+	return path + "?" + strings.Join(parts, "&")
+}

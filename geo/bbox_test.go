@@ -136,6 +136,9 @@ func FuzzParseBBox(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		b, err := ParseBBox(s)
 		if err != nil {
+			if err.Error() == "" {
+				t.Fatalf("%q: refused without saying why", s)
+			}
 			return
 		}
 		// Anything accepted round-trips through its string form.
@@ -153,6 +156,9 @@ func FuzzParseInterval(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		iv, err := ParseInterval(s)
 		if err != nil {
+			if err.Error() == "" {
+				t.Fatalf("%q: refused without saying why", s)
+			}
 			return
 		}
 		if !iv.Start.IsZero() && !iv.End.IsZero() && iv.End.Before(iv.Start) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -57,6 +58,10 @@ func FuzzParsePath(f *testing.F) {
 	f.Fuzz(func(t *testing.T, z, x, y string) {
 		tl, err := ParsePath(z, x, y)
 		if err != nil {
+			// The error names the part that is wrong: z, x or y.
+			if msg := err.Error(); !strings.HasPrefix(msg, "z ") && !strings.HasPrefix(msg, "x ") && !strings.HasPrefix(msg, "y ") && !strings.Contains(msg, "{y}") {
+				t.Fatalf("%s/%s/%s: error does not name the part: %v", z, x, y, err)
+			}
 			return
 		}
 		if tl.Z > MaxZoom || uint64(tl.X) >= 1<<tl.Z || uint64(tl.Y) >= 1<<tl.Z {

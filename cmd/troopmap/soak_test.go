@@ -44,7 +44,7 @@ func TestSoak(t *testing.T) {
 	}
 	store := filepath.Join(dir, "soak.gpkg")
 	key := addKey(t, store, "soak", "analyst")
-	p := startProcArgs(t, bin, "serve", "--addr", "127.0.0.1:0", "--store", store, "--reports", reports)
+	p := startProcArgs(t, bin, "serve", "--addr", "127.0.0.1:0", "--store", store, "--reports", reports, "--tile-cache-mb", "16")
 	defer func() { _ = p.cmd.Process.Kill() }()
 	pid := p.cmd.Process.Pid
 	time.Sleep(2 * time.Second)

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 
+	"troopmap/geo/tile"
 	"troopmap/layers"
 )
 
@@ -40,8 +41,8 @@ func newMetrics(s *Server) *metrics {
 			Name: "troopmap_http_rejected_total", Help: "Requests turned away by a limit, by reason.",
 		}, []string{"reason"}),
 		tileCache: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "troopmap_tile_cache_requests_total", Help: "Tile cache lookups by result (hit or miss).",
-		}, []string{"result"}),
+			Name: "troopmap_tile_cache_requests_total", Help: "Tile cache lookups by layer and result (hit or miss); the hit ratio is hit / (hit + miss).",
+		}, []string{"layer", "result"}),
 		storeWrite: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "troopmap_store_write_duration_seconds", Help: "Time to commit a write to the store.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
@@ -50,6 +51,15 @@ func newMetrics(s *Server) *metrics {
 			Name: "troopmap_sse_subscribers", Help: "Connected /events subscribers.",
 		}),
 	}
+	cacheStat := func(f func(tile.Stats) float64) func() float64 {
+		return func() float64 { return f(s.tiles.cache.Stats()) }
+	}
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "troopmap_tile_cache_bytes", Help: "Bytes of encoded tiles held in the tile cache."},
+			cacheStat(func(st tile.Stats) float64 { return float64(st.Bytes) })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "troopmap_tile_cache_entries", Help: "Tiles held in the tile cache."},
+			cacheStat(func(st tile.Stats) float64 { return float64(st.Entries) })),
+	)
 	m.reg.MustRegister(m.requests, m.latency, m.rejected, m.tileCache, m.storeWrite, m.sseClients,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		&layerCollector{s: s, desc: prometheus.NewDesc("troopmap_layer_features",
@@ -99,12 +109,15 @@ func (m *metrics) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// ObserveTileCache counts a tile cache lookup.
-func (m *metrics) ObserveTileCache(hit bool) {
+// ObserveTileCache counts a tile cache lookup once for each layer of the
+// tile (layer ids come from the catalog, so the label set stays bounded).
+func (m *metrics) ObserveTileCache(layerIDs []string, hit bool) {
+	result := "miss"
 	if hit {
-		m.tileCache.WithLabelValues("hit").Inc()
-	} else {
-		m.tileCache.WithLabelValues("miss").Inc()
+		result = "hit"
+	}
+	for _, id := range layerIDs {
+		m.tileCache.WithLabelValues(id, result).Inc()
 	}
 }
 

@@ -145,6 +145,7 @@ func (s *Server) handleTile(c echo.Context) error {
 	e, ok := (*tile.Entry)(nil), false
 	if !strings.Contains(c.Request().Header.Get("Cache-Control"), "no-cache") {
 		e, ok = s.tiles.cache.Get(req.key)
+		s.metrics.ObserveTileCache(req.ids, ok)
 	}
 	if !ok {
 		gen := s.tiles.cache.Generation(req.ids)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -121,8 +122,22 @@ func TestSoak(t *testing.T) {
 			get("items", fmt.Sprintf("%s/collections/incidents/items?bbox=%.3f,%.3f,%.3f,%.3f&limit=%d", p.base, x, y, x+1, y+1, 10+r.IntN(200)))
 		})
 	}
-	var ids []string
-	var idMu sync.Mutex
+	// A fixed pool of reports for the patches; uploads are retracted right
+	// after, so the data stays the same size and RSS can stay flat.
+	var pool []string
+	{
+		fs := make([]*geojson.Feature, 50)
+		for i := range fs {
+			fs[i] = testIncident(i, "soak pool", orb.Point{37 + float64(i)*0.01, 48})
+		}
+		resp, body, err := postJSON(p.base, "incidents", key, map[string]any{"type": "FeatureCollection", "features": fs})
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("pool: %v %.200s", err, body)
+		}
+		var out struct{ IDs []string }
+		_ = json.Unmarshal(body, &out)
+		pool = out.IDs
+	}
 	loop(20, func(r *rand.Rand) {
 		fs := make([]*geojson.Feature, 1+r.IntN(10))
 		for i := range fs {
@@ -135,22 +150,17 @@ func TestSoak(t *testing.T) {
 			status = resp.StatusCode
 		}
 		record("upload", start, status, err)
-		if m := regexp.MustCompile(`"ids":\["([0-9A-Z]+)"`).FindSubmatch(body); m != nil {
-			idMu.Lock()
-			ids = append(ids, string(m[1]))
-			idMu.Unlock()
+		var out struct{ IDs []string }
+		_ = json.Unmarshal(body, &out)
+		for _, id := range out.IDs {
+			start := time.Now()
+			status, _, err := sendReq("DELETE", p.base+"/collections/incidents/items/"+id, key, "", nil)
+			record("delete", start, status, err)
 		}
 		time.Sleep(100 * time.Millisecond)
 	})
 	loop(21, func(r *rand.Rand) {
-		idMu.Lock()
-		if len(ids) == 0 {
-			idMu.Unlock()
-			time.Sleep(100 * time.Millisecond)
-			return
-		}
-		id := ids[r.IntN(len(ids))]
-		idMu.Unlock()
+		id := pool[r.IntN(len(pool))]
 		start := time.Now()
 		status, _, err := sendReq("PATCH", p.base+"/collections/incidents/items/"+id, key, "application/merge-patch+json",
 			[]byte(fmt.Sprintf(`{"properties":{"notes":"soak %d"}}`, r.IntN(1000))))

@@ -16,7 +16,9 @@ import (
 
 // The map page's filter parameters, in the order its filter panel shows
 // them. Each applies to the report layers whose schema declares it.
-var mapFilterNames = []string{"side", "echelon", "posture", "event_type", "verification", "zones"}
+func mapFilterNames() []string {
+	return []string{"side", "echelon", "posture", "event_type", "verification", "zones"}
+}
 
 // mapLayer describes one layer to the page.
 type mapLayer struct {
@@ -94,7 +96,7 @@ func (s *Server) mapConfigFor(cat *layers.Catalog, now time.Time) mapConfig {
 			continue
 		}
 		fs := map[string][]string{}
-		for _, name := range mapFilterNames {
+		for _, name := range mapFilterNames() {
 			f, ok := schema.Field(name)
 			if !ok || !f.Queryable {
 				continue

@@ -16,7 +16,13 @@ import (
 )
 
 // statsParams are the query parameters of the stats routes.
-var statsParams = map[string]bool{"from": true, "to": true, "interval": true, "f": true, "zone": true, "asof": true}
+func isStatsParam(k string) bool {
+	switch k {
+	case "from", "to", "interval", "f", "zone", "asof":
+		return true
+	}
+	return false
+}
 
 // statsAnswer is the JSON body of /stats/zones and of an area feature's
 // stats.
@@ -146,7 +152,7 @@ func zoneIDs(cat *layers.Catalog) []string {
 func parseStatsRequest(c echo.Context, cat *layers.Catalog) (layers.StatsRequest, error) {
 	var req layers.StatsRequest
 	for k := range c.QueryParams() {
-		if !statsParams[k] {
+		if !isStatsParam(k) {
 			return req, layers.Errorf(layers.EINVALID, "unknown parameter %q; this path takes from, to, interval, f and (on /stats/zones) zone", k)
 		}
 	}

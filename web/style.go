@@ -33,24 +33,41 @@ func (s *Server) handleStyle(c echo.Context) error {
 	})
 }
 
-var (
-	notMeta   = []any{"!", []any{"has", "tile_meta"}}
-	isPolygon = []any{"in", []any{"geometry-type"}, []any{"literal", []any{"Polygon", "MultiPolygon"}}}
-	isLine    = []any{"in", []any{"geometry-type"}, []any{"literal", []any{"LineString", "MultiLineString"}}}
-	isPoint   = []any{"in", []any{"geometry-type"}, []any{"literal", []any{"Point", "MultiPoint"}}}
-)
+// Style filter expressions, built afresh for each style so that no caller
+// can change another's.
+func notMeta() []any { return []any{"!", []any{"has", "tile_meta"}} }
+func isPolygon() []any {
+	return []any{"in", []any{"geometry-type"}, []any{"literal", []any{"Polygon", "MultiPolygon"}}}
+}
+func isLine() []any {
+	return []any{"in", []any{"geometry-type"}, []any{"literal", []any{"LineString", "MultiLineString"}}}
+}
+func isPoint() []any {
+	return []any{"in", []any{"geometry-type"}, []any{"literal", []any{"Point", "MultiPoint"}}}
+}
 
 // areaColours tint the shipped area layers; others get grey.
-var areaColours = map[string]string{
-	"oblasts": "#d9d4c7", "donbas": "#c98f6b", "crimea": "#7fa6c9",
-	"northern-border-zone": "#b3a0c9", "eastern-border-zone": "#c9a0a0",
+func areaColour(id string) (string, bool) {
+	switch id {
+	case "oblasts":
+		return "#d9d4c7", true
+	case "donbas":
+		return "#c98f6b", true
+	case "crimea":
+		return "#7fa6c9", true
+	case "northern-border-zone":
+		return "#b3a0c9", true
+	case "eastern-border-zone":
+		return "#c9a0a0", true
+	}
+	return "", false
 }
 
 func styleLayers(ls []*layers.Layer) []map[string]any {
 	out := []map[string]any{{"id": "background", "type": "background", "paint": map[string]any{"background-color": "#f4f1ea"}}}
 	layer := func(id, typ, src string, filter []any, paint map[string]any) map[string]any {
 		return map[string]any{"id": id, "type": typ, "source": "troopmap", "source-layer": src,
-			"filter": append([]any{"all", notMeta}, filter...), "paint": paint}
+			"filter": append([]any{"all", notMeta()}, filter...), "paint": paint}
 	}
 	// Oblasts first, then the zones over them, then reports and derived layers.
 	order := func(l *layers.Layer) int {
@@ -72,8 +89,8 @@ func styleLayers(ls []*layers.Layer) []map[string]any {
 			}
 			switch l.Kind {
 			case layers.KindArea:
-				col := areaColours[l.ID]
-				if col == "" {
+				col, ok := areaColour(l.ID)
+				if !ok {
 					col = "#cccccc"
 				}
 				opacity := 0.35
@@ -81,17 +98,17 @@ func styleLayers(ls []*layers.Layer) []map[string]any {
 					opacity = 1
 				}
 				out = append(out,
-					layer(l.ID+"-fill", "fill", l.ID, []any{isPolygon}, map[string]any{"fill-color": col, "fill-opacity": opacity}),
+					layer(l.ID+"-fill", "fill", l.ID, []any{isPolygon()}, map[string]any{"fill-color": col, "fill-opacity": opacity}),
 					layer(l.ID+"-line", "line", l.ID, nil, map[string]any{"line-color": "#6b6358", "line-width": 0.8}))
 			default:
-				out = append(out, reportLayers(l, layer, []any{isLine}, []any{isPoint}, []any{isPolygon})...)
+				out = append(out, reportLayers(l, layer)...)
 			}
 		}
 	}
 	return out
 }
 
-func reportLayers(l *layers.Layer, layer func(string, string, string, []any, map[string]any) map[string]any, isLine, isPoint, isPolygon []any) []map[string]any {
+func reportLayers(l *layers.Layer, layer func(string, string, string, []any, map[string]any) map[string]any) []map[string]any {
 	colour := any("#444444")
 	switch l.ID {
 	case layers.TroopConcentrations:
@@ -103,13 +120,13 @@ func reportLayers(l *layers.Layer, layer func(string, string, string, []any, map
 	clustered := []any{"==", []any{"get", "clustered"}, true}
 	single := []any{"!=", []any{"get", "clustered"}, true}
 	return []map[string]any{
-		layer(l.ID+"-area", "fill", l.ID, []any{isPolygon}, map[string]any{"fill-color": colour, "fill-opacity": 0.3}),
-		layer(l.ID+"-line", "line", l.ID, []any{isLine}, map[string]any{"line-color": colour, "line-width": 2}),
-		layer(l.ID+"-clusters", "circle", l.ID, []any{isPoint, clustered}, map[string]any{
+		layer(l.ID+"-area", "fill", l.ID, []any{isPolygon()}, map[string]any{"fill-color": colour, "fill-opacity": 0.3}),
+		layer(l.ID+"-line", "line", l.ID, []any{isLine()}, map[string]any{"line-color": colour, "line-width": 2}),
+		layer(l.ID+"-clusters", "circle", l.ID, []any{isPoint(), clustered}, map[string]any{
 			"circle-color": "#5d4037", "circle-opacity": 0.6, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
 			"circle-radius": []any{"step", []any{"get", "point_count"}, 8, 10, 12, 100, 16, 1000, 22, 10000, 28},
 		}),
-		layer(l.ID+"-points", "circle", l.ID, []any{isPoint, single}, map[string]any{
+		layer(l.ID+"-points", "circle", l.ID, []any{isPoint(), single}, map[string]any{
 			"circle-color": colour, "circle-radius": 4, "circle-stroke-color": "#ffffff", "circle-stroke-width": 1,
 		}),
 	}

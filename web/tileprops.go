@@ -13,12 +13,14 @@ import (
 // members below are left out (they stay available from /items). The
 // feature's id is the property "id" (report ids are not integers, which is
 // all MVT's own id field can hold).
-var tileSkipped = map[string]bool{"notes": true, "sources": true, "equipment": true}
+func tileSkipped(name string) bool {
+	return name == "notes" || name == "sources" || name == "equipment"
+}
 
 func tileProps(f *layers.Feature) map[string]any {
 	m := make(map[string]any, len(f.Properties)+4)
 	for k, v := range f.Properties {
-		if tileSkipped[k] {
+		if tileSkipped(k) {
 			continue
 		}
 		flattenInto(m, k, v)
@@ -59,7 +61,7 @@ func tileFields(l *layers.Layer) map[string]string {
 		var walk func(prefix string, fs []layers.Field)
 		walk = func(prefix string, fs []layers.Field) {
 			for _, f := range fs {
-				if prefix == "" && tileSkipped[f.Name] {
+				if prefix == "" && tileSkipped(f.Name) {
 					continue
 				}
 				name := prefix + f.Name

@@ -24,18 +24,24 @@ import (
 // through exactly the validation, batch commit, filters and reader view an
 // upload or download over HTTP does.
 
-// importTypes maps file extensions to the media type the items route takes.
-var importTypes = map[string]string{
-	".csv":     "text/csv",
-	".kml":     "application/vnd.google-earth.kml+xml",
-	".kmz":     "application/vnd.google-earth.kmz",
-	".geojson": "application/geo+json",
-	".json":    "application/geo+json",
+// importType maps file extensions to the media type the items route takes.
+func importType(ext string) (string, bool) {
+	switch ext {
+	case ".csv":
+		return "text/csv", true
+	case ".kml":
+		return "application/vnd.google-earth.kml+xml", true
+	case ".kmz":
+		return "application/vnd.google-earth.kmz", true
+	case ".geojson", ".json":
+		return "application/geo+json", true
+	}
+	return "", false
 }
 
 // mediaTypeOf returns the upload media type of a file by its extension.
 func mediaTypeOf(path string) (string, error) {
-	if t, ok := importTypes[strings.ToLower(filepath.Ext(path))]; ok {
+	if t, ok := importType(strings.ToLower(filepath.Ext(path))); ok {
 		return t, nil
 	}
 	return "", fmt.Errorf("import %s: unknown file type; want .csv, .kml, .kmz, .geojson or .json", path)

@@ -18,11 +18,9 @@ import (
 )
 
 // Header names accepted for the geometry, lower case.
-var (
-	lonNames = []string{"longitude", "lon", "lng"}
-	latNames = []string{"latitude", "lat"}
-	wktNames = []string{"wkt", "geometry"}
-)
+func lonNames() []string { return []string{"longitude", "lon", "lng"} }
+func latNames() []string { return []string{"latitude", "lat"} }
+func wktNames() []string { return []string{"wkt", "geometry"} }
 
 // csvLayout is what a header row says about the columns.
 type csvLayout struct {
@@ -68,17 +66,17 @@ func readHeader(header []string, s layers.Schema, ps *problems) csvLayout {
 		}
 		seen[name] = i
 		switch {
-		case oneOf(name, lonNames):
+		case oneOf(name, lonNames()):
 			if l.lon >= 0 {
 				ps.add(where, "", "column %q: a longitude column was already given", h)
 			}
 			l.lon = i
-		case oneOf(name, latNames):
+		case oneOf(name, latNames()):
 			if l.lat >= 0 {
 				ps.add(where, "", "column %q: a latitude column was already given", h)
 			}
 			l.lat = i
-		case oneOf(name, wktNames):
+		case oneOf(name, wktNames()):
 			l.wkt = i
 		default:
 			c, ok := byName[name]

@@ -24,27 +24,32 @@ import (
 
 // The line of contact (2015–2022), west of Mariupol up to the Siverskyi
 // Donets east of Stanytsia Luhanska: lon, lat.
-var lineOfContact = []orb.Point{
-	{37.72, 47.07}, {37.60, 47.30}, {37.48, 47.62}, {37.52, 47.93}, {37.73, 48.12},
-	{37.90, 48.22}, {38.03, 48.33}, {38.20, 48.45}, {38.45, 48.62}, {38.70, 48.68},
-	{39.05, 48.70}, {39.40, 48.66}, {39.75, 48.62},
+func lineOfContact() []orb.Point {
+	return []orb.Point{
+		{37.72, 47.07}, {37.60, 47.30}, {37.48, 47.62}, {37.52, 47.93}, {37.73, 48.12},
+		{37.90, 48.22}, {38.03, 48.33}, {38.20, 48.45}, {38.45, 48.62}, {38.70, 48.68},
+		{39.05, 48.70}, {39.40, 48.66}, {39.75, 48.62},
+	}
 }
 
 // Stretches of the land border with Russia and Belarus.
-var borders = [][]orb.Point{
-	{{24.0, 51.9}, {25.5, 51.9}, {27.0, 51.6}, {28.5, 51.55}, {30.1, 51.45}, {30.6, 51.9}, {31.8, 52.1}},
-	{{31.8, 52.1}, {33.2, 52.35}, {34.1, 51.75}, {35.3, 51.05}, {36.1, 50.45}, {37.5, 50.3}},
-	{{37.5, 50.3}, {38.3, 50.05}, {39.2, 49.85}, {40.1, 49.6}, {40.0, 48.9}, {39.8, 48.3}, {39.3, 47.85}, {38.25, 47.1}},
+func borders() [][]orb.Point {
+	return [][]orb.Point{
+		{{24.0, 51.9}, {25.5, 51.9}, {27.0, 51.6}, {28.5, 51.55}, {30.1, 51.45}, {30.6, 51.9}, {31.8, 52.1}},
+		{{31.8, 52.1}, {33.2, 52.35}, {34.1, 51.75}, {35.3, 51.05}, {36.1, 50.45}, {37.5, 50.3}},
+		{{37.5, 50.3}, {38.3, 50.05}, {39.2, 49.85}, {40.1, 49.6}, {40.0, 48.9}, {39.8, 48.3}, {39.3, 47.85}, {38.25, 47.1}},
+	}
 }
 
 // Crimea's main garrisons and training areas.
-var crimea = []orb.Point{{33.55, 44.6}, {34.1, 44.95}, {35.4, 45.1}, {34.4, 45.7}, {33.6, 45.2}, {36.1, 45.3}}
+func crimea() []orb.Point {
+	return []orb.Point{{33.55, 44.6}, {34.1, 44.95}, {35.4, 45.1}, {34.4, 45.7}, {33.6, 45.2}, {36.1, 45.3}}
+}
 
 // The year the reports spread over.
-var (
-	start = time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)
-	span  = 365 * 24 * time.Hour
-)
+const span = 365 * 24 * time.Hour
+
+func spreadStart() time.Time { return time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC) }
 
 // Report is one generated report and the collection it belongs to.
 type Report struct {
@@ -58,7 +63,7 @@ type Report struct {
 // (zones, admin1, border_distance_km) as the server would.
 func Generate(ctx context.Context, n int, seed uint64, locate func(orb.Geometry, map[string]any), emit func(Report) error) error {
 	r := rand.New(rand.NewPCG(seed, 0x7a11e))
-	g := gen{r: r}
+	g := gen{r: r, contact: lineOfContact(), borders: borders(), crimea: crimea(), start: spreadStart()}
 	for i := range n {
 		if i&4095 == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -74,7 +79,13 @@ func Generate(ctx context.Context, n int, seed uint64, locate func(orb.Geometry,
 	return nil
 }
 
-type gen struct{ r *rand.Rand }
+type gen struct {
+	r       *rand.Rand
+	contact []orb.Point
+	borders [][]orb.Point
+	crimea  []orb.Point
+	start   time.Time
+}
 
 func (g gen) pick(xs []string) string { return xs[g.r.IntN(len(xs))] }
 
@@ -97,19 +108,19 @@ func (g gen) report(i int) Report {
 	var where string
 	switch x := g.r.Float64(); {
 	case x < 0.55:
-		p, where = g.along(lineOfContact, 0.06), "contact"
+		p, where = g.along(g.contact, 0.06), "contact"
 	case x < 0.92:
-		p, where = g.along(borders[g.r.IntN(len(borders))], 0.18), "border"
+		p, where = g.along(g.borders[g.r.IntN(len(g.borders))], 0.18), "border"
 	default:
-		c := crimea[g.r.IntN(len(crimea))]
+		c := g.crimea[g.r.IntN(len(g.crimea))]
 		p, where = orb.Point{round6(c[0] + g.r.NormFloat64()*0.08), round6(c[1] + g.r.NormFloat64()*0.05)}, "crimea"
 	}
 	// Busier in spring (the 2021 build-up) than the rest of the year.
 	var at time.Time
 	if g.r.Float64() < 0.3 {
-		at = start.Add(75*24*time.Hour + time.Duration(g.r.Int64N(int64(45*24*time.Hour))))
+		at = g.start.Add(75*24*time.Hour + time.Duration(g.r.Int64N(int64(45*24*time.Hour))))
 	} else {
-		at = start.Add(time.Duration(g.r.Int64N(int64(span))))
+		at = g.start.Add(time.Duration(g.r.Int64N(int64(span))))
 	}
 	at = at.Truncate(time.Minute)
 	props := map[string]any{

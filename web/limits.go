@@ -34,7 +34,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		MaxBodyBytes:     64 << 20,
 		RequestTimeout:   30 * time.Second,
-		MaxExpensive:     8,
+		MaxExpensive:     32,
 		ExpensiveLimit:   1000,
 		ExpensiveMaxZoom: 5,
 	}

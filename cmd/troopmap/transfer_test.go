@@ -122,7 +122,9 @@ func TestImportToServer(t *testing.T) {
 	dir := t.TempDir()
 	store := filepath.Join(dir, "server.gpkg")
 	key := addKey(t, store, "carol", "analyst")
-	base := startServer(t, "--store", store)
+	// A generous deadline: an 8,000-row batch under -race on a busy machine
+	// can take longer than the default 30 s.
+	base := startServer(t, "--store", store, "--request-timeout", "5m")
 	waitReady(t, base)
 	before := matched(t, base, "")
 	file := filepath.Join(dir, "incidents.csv")

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -176,8 +177,14 @@ func TestCrashDuringChangesAndStartup(t *testing.T) {
 	}
 	p = startProc(t, bin, store)
 	checkServed(t, p.base, store)
-	_ = p.cmd.Process.Signal(os.Interrupt) // a clean stop checkpoints the WAL into the file
-	_ = p.cmd.Wait()
+	// A clean stop checkpoints the WAL into the file. startProc's goroutine
+	// reaps the process; wait until it is gone (signal 0 fails).
+	_ = p.cmd.Process.Signal(os.Interrupt)
+	for deadline := time.Now().Add(30 * time.Second); p.cmd.Process.Signal(syscall.Signal(0)) == nil; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not stop within 30s of SIGINT")
+		}
+	}
 
 	// A truncated file must stop the server with a clear error.
 	whole, err := os.ReadFile(store)

@@ -225,11 +225,7 @@ func (cs clusterSpec) props(a *tile.Agg) map[string]any {
 // (pass the tile's query string), as a GeoJSON FeatureCollection paged by
 // limit (default 100, at most 10,000) and offset.
 func (s *Server) handleClusterLeaves(c echo.Context) error {
-	cat, err := s.Catalog()
-	if err != nil {
-		return err
-	}
-	l, err := cat.Lookup(c.Param("id"))
+	l, err := s.layer(c)
 	if err != nil {
 		return err
 	}

@@ -300,29 +300,16 @@ func (s *Server) handleDeleteItem(c echo.Context) error {
 // handleOptionsItems answers OPTIONS on a collection's items with Allow;
 // QGIS enables editing only when POST is listed.
 func (s *Server) handleOptionsItems(c echo.Context) error {
-	cat, err := s.Catalog()
+	l, err := s.layer(c)
 	if err != nil {
 		return err
 	}
-	l, err := cat.Lookup(c.Param("id"))
-	if err != nil {
-		return err
-	}
-	allow := "GET, HEAD, OPTIONS"
-	if r := s.reports.Load(); r != nil && r.Writable(l.ID) {
-		allow = "GET, HEAD, POST, OPTIONS"
-	}
-	c.Response().Header().Set("Allow", allow)
-	return c.NoContent(http.StatusOK)
+	return s.allow(c, l, "POST")
 }
 
 // handleOptionsItem answers OPTIONS on one item with Allow.
 func (s *Server) handleOptionsItem(c echo.Context) error {
-	cat, err := s.Catalog()
-	if err != nil {
-		return err
-	}
-	l, err := cat.Lookup(c.Param("id"))
+	l, err := s.layer(c)
 	if err != nil {
 		return err
 	}
@@ -330,9 +317,15 @@ func (s *Server) handleOptionsItem(c echo.Context) error {
 	if !ok || s.viewOf(c).Show(l, f) == nil {
 		return layers.Errorf(layers.ENOTFOUND, "feature %q does not exist in %s", c.Param("fid"), l.ID)
 	}
+	return s.allow(c, l, "PUT, PATCH, DELETE")
+}
+
+// allow answers OPTIONS: reads always, the given write methods only on
+// writable report layers.
+func (s *Server) allow(c echo.Context, l *layers.Layer, writes string) error {
 	allow := "GET, HEAD, OPTIONS"
 	if r := s.reports.Load(); r != nil && r.Writable(l.ID) {
-		allow = "GET, HEAD, PUT, PATCH, DELETE, OPTIONS"
+		allow = "GET, HEAD, " + writes + ", OPTIONS"
 	}
 	c.Response().Header().Set("Allow", allow)
 	return c.NoContent(http.StatusOK)
@@ -341,11 +334,7 @@ func (s *Server) handleOptionsItem(c echo.Context) error {
 // handleHistory is GET /collections/{collectionId}/items/{featureId}/history:
 // every version of a report, newest first, with actor and time.
 func (s *Server) handleHistory(c echo.Context) error {
-	cat, err := s.Catalog()
-	if err != nil {
-		return err
-	}
-	l, err := cat.Lookup(c.Param("id"))
+	l, err := s.layer(c)
 	if err != nil {
 		return err
 	}

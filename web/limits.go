@@ -90,7 +90,8 @@ func (s *Server) limitRequest(next echo.HandlerFunc) echo.HandlerFunc {
 const largeBody = 1 << 20
 
 // isExpensive classifies requests that may take much CPU or memory: pages
-// of many features, whole-layer exports, low-zoom tiles and large uploads.
+// of many features, whole-layer exports (chosen by ?f= or by Accept),
+// low-zoom tiles and large uploads.
 func (s *Server) isExpensive(r *http.Request) bool {
 	p := r.URL.Path
 	q := r.URL.Query()
@@ -104,11 +105,17 @@ func (s *Server) isExpensive(r *http.Request) bool {
 		if n, err := strconv.Atoi(q.Get("limit")); err == nil && n >= s.limits.ExpensiveLimit {
 			return true
 		}
-		switch q.Get("f") {
-		case "csv", "kml", "gpkg":
-			return true
+		// A whole-layer download costs the same whether ?f= or Accept
+		// chose it.
+		if f, ok := q["f"]; ok {
+			for _, d := range downloads() {
+				if f[0] == d.name {
+					return true
+				}
+			}
+			return false
 		}
-		return false
+		return acceptDownload(r.Header.Get("Accept"), downloads()) != nil
 	}
 	if strings.HasPrefix(p, "/tiles/") && strings.HasSuffix(p, ".mvt") {
 		parts := strings.Split(p, "/")

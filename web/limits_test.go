@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -176,5 +177,58 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
 		}
+	}
+}
+
+// TestAcceptDownloadsAreExpensive fills every expensive-request slot and
+// checks over HTTP that a download chosen by Accept is turned away just like
+// one chosen by ?f=, while a plain GeoJSON page still passes; once a slot is
+// free, the same Accept download is served.
+func TestAcceptDownloadsAreExpensive(t *testing.T) {
+	s, l := exportServer(t)
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	get := func(query, accept string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("GET", ts.URL+"/collections/"+l.ID+"/items"+query, nil)
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	for range cap(s.expensive) {
+		s.expensive <- struct{}{}
+	}
+	for _, c := range []struct {
+		query, accept string
+		want          int
+	}{
+		{"?f=csv", "", http.StatusServiceUnavailable},
+		{"", "text/csv", http.StatusServiceUnavailable},
+		{"", "application/vnd.google-earth.kml+xml", http.StatusServiceUnavailable},
+		{"", "application/geopackage+sqlite3", http.StatusServiceUnavailable},
+		{"", "text/csv;q=0.9, application/json;q=0.5", http.StatusServiceUnavailable},
+		{"", "application/geo+json", http.StatusOK},
+		{"", "application/json, text/csv;q=0.5", http.StatusOK}, // JSON preferred: a page, not a download
+		{"?f=json", "text/csv", http.StatusOK},                   // f wins over Accept
+	} {
+		resp := get(c.query, c.accept)
+		if resp.StatusCode != c.want {
+			t.Errorf("%q Accept %q while full: got %d, want %d", c.query, c.accept, resp.StatusCode, c.want)
+		}
+		if c.want == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+			t.Errorf("%q Accept %q: 503 without Retry-After", c.query, c.accept)
+		}
+	}
+	<-s.expensive
+	resp := get("", "text/csv")
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("Accept text/csv with a free slot: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 }

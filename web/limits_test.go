@@ -216,7 +216,7 @@ func TestAcceptDownloadsAreExpensive(t *testing.T) {
 		{"", "text/csv;q=0.9, application/json;q=0.5", http.StatusServiceUnavailable},
 		{"", "application/geo+json", http.StatusOK},
 		{"", "application/json, text/csv;q=0.5", http.StatusOK}, // JSON preferred: a page, not a download
-		{"?f=json", "text/csv", http.StatusOK},                   // f wins over Accept
+		{"?f=json", "text/csv", http.StatusOK},                  // f wins over Accept
 	} {
 		resp := get(c.query, c.accept)
 		if resp.StatusCode != c.want {

@@ -37,7 +37,15 @@ type ReportsConfig struct {
 	Rules  UploadRules
 	Now    func() time.Time // default time.Now
 	NewID  func() string    // default a new ULID
+	// IdempotencyTTL is how long an Idempotency-Key is remembered; a key
+	// older than this is treated as new and its record deleted. Default
+	// DefaultIdempotencyTTL.
+	IdempotencyTTL time.Duration
 }
+
+// DefaultIdempotencyTTL is how long Idempotency-Keys are remembered unless
+// the operator says otherwise: long enough for any client's retries.
+const DefaultIdempotencyTTL = 24 * time.Hour
 
 // Reports is the write side of the report layers: it validates, commits to
 // the store first and then publishes to the in-memory layer, so that a
@@ -56,6 +64,9 @@ type Reports struct {
 func NewReports(cfg ReportsConfig) *Reports {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.IdempotencyTTL <= 0 {
+		cfg.IdempotencyTTL = DefaultIdempotencyTTL
 	}
 	if cfg.NewID == nil {
 		cfg.NewID = func() string { return ulid.Make().String() }
@@ -185,16 +196,17 @@ func (r *Reports) Create(ctx context.Context, actor Actor, collection string, dr
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	now := r.cfg.Now().UTC()
+	expired := now.Add(-r.cfg.IdempotencyTTL) // records created before this are forgotten
 	if idem != nil {
 		rec, found, err := r.cfg.Store.Idempotency(ctx, actor.Name, idem.Key)
 		if err != nil {
 			return Created{}, fmt.Errorf("idempotency lookup: %w", err)
 		}
-		if found {
+		if found && !rec.Created.Before(expired) {
 			return r.replay(ctx, rec, idem)
 		}
 	}
-	now := r.cfg.Now().UTC()
 	revs := make([]Revision, len(drafts))
 	ids := make([]string, len(drafts))
 	for i, d := range drafts {
@@ -211,7 +223,7 @@ func (r *Reports) Create(ctx context.Context, actor Actor, collection string, dr
 		ids[i] = id
 		revs[i] = Revision{Collection: l.ID, ID: id, Version: 1, Op: OpCreate, Actor: actor.Name, Time: now, Feature: f}
 	}
-	c := Commit{Revisions: revs}
+	c := Commit{Revisions: revs, ExpireIdempotency: expired}
 	if idem != nil {
 		c.Idempotency = &IdempotencyRecord{Actor: actor.Name, Key: idem.Key, RequestHash: idem.RequestHash,
 			Collection: l.ID, IDs: ids, Batch: batch, Created: now}

@@ -45,6 +45,9 @@ type Commit struct {
 	Idempotency *IdempotencyRecord
 	// Meta holds store-level facts to set, e.g. that samples were imported.
 	Meta map[string]string
+	// ExpireIdempotency, when set, deletes the idempotency records created
+	// before it in the same transaction (their keys have expired).
+	ExpireIdempotency time.Time
 }
 
 // Store keeps reports durably. A PostGIS store for deployments with several
@@ -52,7 +55,8 @@ type Commit struct {
 //
 // Commit applies every revision (create/replace/update upsert the feature,
 // delete removes it from the current view) and appends each to history, or
-// does nothing at all; it returns only once the change is durable. History
+// does nothing at all; an Idempotency record replaces any stored under the
+// same actor and key (the caller has found that one expired); it returns only once the change is durable. History
 // returns a report's revisions newest first, and ENOTFOUND when it has none.
 // Idempotency and Meta report found=false when nothing is stored under the
 // key. Implementations are safe for concurrent use.

@@ -36,7 +36,9 @@ func newWriteEnv(t testing.TB, cfg Config) *writeEnv {
 	return newWriteEnvRules(t, cfg, rules)
 }
 
-func newWriteEnvRules(t testing.TB, cfg Config, rules layers.UploadRules) *writeEnv {
+// newWriteEnvRules builds the environment with the given upload rules;
+// tweaks may change the rest of the reports service's configuration.
+func newWriteEnvRules(t testing.TB, cfg Config, rules layers.UploadRules, tweaks ...func(*layers.ReportsConfig)) *writeEnv {
 	t.Helper()
 	ctx := context.Background()
 	var schemas []layers.Schema
@@ -51,7 +53,11 @@ func newWriteEnvRules(t testing.TB, cfg Config, rules layers.UploadRules) *write
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { store.Close() })
-	reports := layers.NewReports(layers.ReportsConfig{Store: store, Layers: reportLayers, Rules: rules})
+	rc := layers.ReportsConfig{Store: store, Layers: reportLayers, Rules: rules}
+	for _, tw := range tweaks {
+		tw(&rc)
+	}
+	reports := layers.NewReports(rc)
 	srv := New(cfg)
 	srv.SetReports(reports)
 	if err := reports.Load(ctx); err != nil {
@@ -328,6 +334,71 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 	if rows, _ := e.counts(t, "incidents"); rows != 7 {
 		t.Fatalf("rows = %d, want 7", rows)
+	}
+}
+
+// TestIdempotencyKeyExpires drives the reports service's clock past the
+// key's TTL: within it a retry replays; after it the same key is a new
+// upload, and expired records leave the store.
+func TestIdempotencyKeyExpires(t *testing.T) {
+	t0 := time.Date(2021, 4, 10, 12, 0, 0, 0, time.UTC)
+	clk := &clock{t: t0}
+	e := newWriteEnvRules(t, Config{}, layers.DefaultUploadRules(), func(rc *layers.ReportsConfig) {
+		rc.Now = clk.Now
+		rc.IdempotencyTTL = time.Hour
+	})
+	body := mustJSON(incidentFeature(1))
+	post := func(key string, body []byte) *httptest.ResponseRecorder {
+		t.Helper()
+		rec := e.post(t, "incidents", body, e.analyst, "Idempotency-Key", key)
+		if rec.Code != http.StatusCreated && rec.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("POST with key %q: %d %s", key, rec.Code, rec.Body)
+		}
+		return rec
+	}
+	stored := func(key string) int {
+		t.Helper()
+		var n int
+		if err := e.store.DB().QueryRow(`SELECT count(*) FROM troopmap_idempotency WHERE key = ?`, key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	first := post("upload-1", body)
+	post("other", mustJSON(incidentFeature(9)))
+	loc := first.Header().Get("Location")
+	for _, age := range []time.Duration{time.Minute, 59 * time.Minute, time.Hour} {
+		clk.Set(t0.Add(age))
+		again := post("upload-1", body)
+		if again.Header().Get("Idempotent-Replayed") != "true" || again.Header().Get("Location") != loc {
+			t.Fatalf("retry %v later: replayed %q, Location %q (first %q)", age, again.Header().Get("Idempotent-Replayed"), again.Header().Get("Location"), loc)
+		}
+		if rec := post("upload-1", mustJSON(incidentFeature(2))); rec.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("key reused for another body %v later: %d", age, rec.Code)
+		}
+	}
+	if rows, _ := e.counts(t, "incidents"); rows != 2 {
+		t.Fatalf("retries within the TTL created reports: %d rows, want 2", rows)
+	}
+	clk.Set(t0.Add(time.Hour + time.Second))
+	fresh := post("upload-1", body)
+	if fresh.Code != http.StatusCreated || fresh.Header().Get("Idempotent-Replayed") != "" || fresh.Header().Get("Location") == loc {
+		t.Fatalf("key past its TTL: %d, replayed %q, Location %q", fresh.Code, fresh.Header().Get("Idempotent-Replayed"), fresh.Header().Get("Location"))
+	}
+	if rows, _ := e.counts(t, "incidents"); rows != 3 {
+		t.Fatalf("after the TTL: %d rows, want 3", rows)
+	}
+	// The key now names the new upload, for a TTL from now.
+	clk.Set(t0.Add(90 * time.Minute))
+	if rec := post("upload-1", body); rec.Header().Get("Location") != fresh.Header().Get("Location") {
+		t.Fatalf("retry of the new upload went to %q, want %q", rec.Header().Get("Location"), fresh.Header().Get("Location"))
+	}
+	// "other" expired unused and was swept from the store by a later write.
+	if n := stored("other"); n != 0 {
+		t.Fatalf("expired key still stored (%d rows)", n)
+	}
+	if n := stored("upload-1"); n != 1 {
+		t.Fatalf("live key stored %d times", n)
 	}
 }
 

@@ -42,6 +42,7 @@ type serveConfig struct {
 	AOI               string
 	MaxVertices       int
 	MaxBatch          int
+	IdempotencyTTL    time.Duration
 	Access            accessConfig // see access.go
 }
 
@@ -79,9 +80,18 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	fs.StringVar(&c.AOI, "aoi", e.envOr("TROOPMAP_AOI", fmt.Sprintf("%g,%g,%g,%g", aoi[0], aoi[1], aoi[2], aoi[3])), "area of interest west,south,east,north that every uploaded position must lie in (env TROOPMAP_AOI)")
 	fs.IntVar(&c.MaxVertices, "max-vertices", int(envInt64(e, "TROOPMAP_MAX_VERTICES", 10000)), "most positions in one uploaded feature (env TROOPMAP_MAX_VERTICES)")
 	fs.IntVar(&c.MaxBatch, "max-batch", int(envInt64(e, "TROOPMAP_MAX_BATCH", 50000)), "most features in one uploaded FeatureCollection (env TROOPMAP_MAX_BATCH)")
+	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", layers.DefaultIdempotencyTTL, "how long an upload's Idempotency-Key is remembered; a key older than this counts as new (env TROOPMAP_IDEMPOTENCY_TTL)")
+	if v := e.getenv("TROOPMAP_IDEMPOTENCY_TTL"); v != "" {
+		if err := fs.Set("idempotency-ttl", v); err != nil {
+			return c, fmt.Errorf("TROOPMAP_IDEMPOTENCY_TTL: %w", err)
+		}
+	}
 	finishAccess := addAccessFlags(e, fs, &c.Access)
 	if err := fs.Parse(args); err != nil {
 		return c, err
+	}
+	if c.IdempotencyTTL <= 0 {
+		return c, fmt.Errorf("serve: --idempotency-ttl must be positive, e.g. 24h; got %v", c.IdempotencyTTL)
 	}
 	if _, err := c.uploadRules(); err != nil {
 		return c, err
@@ -251,7 +261,7 @@ func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig, srv *we
 	}
 	// Reports live in the store; the built-in samples go into a new store
 	// once. Writes commit to the store first, then publish to the layers.
-	rs := layers.NewReports(layers.ReportsConfig{Store: store, Layers: reports, Rules: rules, Places: places})
+	rs := layers.NewReports(layers.ReportsConfig{Store: store, Layers: reports, Rules: rules, Places: places, IdempotencyTTL: cfg.IdempotencyTTL})
 	srv.SetReports(rs)
 	if err := rs.Load(ctx); err != nil {
 		return nil, err

@@ -166,3 +166,33 @@ func TestMaxSpeedFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestIdempotencyTTLFlag(t *testing.T) {
+	for _, c := range []struct {
+		env, flag string
+		want      time.Duration
+		wantErr   bool
+	}{
+		{"", "", 24 * time.Hour, false},
+		{"2h", "", 2 * time.Hour, false},
+		{"2h", "30m", 30 * time.Minute, false},
+		{"a day", "", 0, true},
+		{"", "0s", 0, true},
+		{"", "-1h", 0, true},
+	} {
+		e := &env2{getenv: func(k string) string {
+			if k == "TROOPMAP_IDEMPOTENCY_TTL" {
+				return c.env
+			}
+			return ""
+		}}
+		var args []string
+		if c.flag != "" {
+			args = []string{"--idempotency-ttl", c.flag}
+		}
+		cfg, err := parseServe(e.env(), args)
+		if (err != nil) != c.wantErr || (err == nil && cfg.IdempotencyTTL != c.want) {
+			t.Errorf("env %q flag %q: got %v, %v; want %v (error %v)", c.env, c.flag, cfg.IdempotencyTTL, err, c.want, c.wantErr)
+		}
+	}
+}

@@ -394,9 +394,17 @@ func (s *Store) Commit(ctx context.Context, c layers.Commit) error {
 			return fmt.Errorf("history of %s: %w", rv.ID, err)
 		}
 	}
+	if !c.ExpireIdempotency.IsZero() {
+		// julianday compares the stored RFC 3339 times as instants, which
+		// their text (with trimmed fractions) does not.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM troopmap_idempotency WHERE julianday(created) < julianday(?)`,
+			c.ExpireIdempotency.UTC().Format(time.RFC3339Nano)); err != nil {
+			return fmt.Errorf("expire idempotency keys: %w", err)
+		}
+	}
 	if r := c.Idempotency; r != nil {
 		ids, _ := json.Marshal(r.IDs)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO troopmap_idempotency VALUES (?,?,?,?,?,?,?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO troopmap_idempotency VALUES (?,?,?,?,?,?,?)`,
 			r.Actor, r.Key, r.RequestHash, r.Collection, string(ids), r.Batch, r.Created.UTC().Format(time.RFC3339Nano)); err != nil {
 			return fmt.Errorf("idempotency key: %w", err)
 		}

@@ -110,6 +110,9 @@ func (r *Reports) Authenticate(ctx context.Context, token string) (Actor, error)
 	return Authenticate(ctx, r.cfg.Store, token)
 }
 
+// KeyStore returns the store's API keys, for key management.
+func (r *Reports) KeyStore() KeyStore { return r.cfg.Store }
+
 // Load fills the report layers from the store.
 func (r *Reports) Load(ctx context.Context) error {
 	for _, l := range r.cfg.Layers {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Role is what a key may do. Roles are data so that new ones (viewer,
@@ -73,13 +74,35 @@ type Key struct {
 	Revoked time.Time // zero while the key is valid
 }
 
-// KeyStore keeps API keys. AddKey fails with ECONFLICT when the name is
-// taken; RevokeKey and KeyByID fail with ENOTFOUND for unknown keys.
+// KeyStore keeps API keys and the audit trail of their changes. AddKey
+// fails with ECONFLICT when the name is taken; RevokeKey and KeyByID fail
+// with ENOTFOUND for unknown keys. AddKey and RevokeKey record a KeyChange
+// naming by, the actor who made the change, in the same transaction as the
+// change itself: no change without its audit row. KeyChanges lists the
+// changes of the named key, or of every key when name is empty, newest
+// first.
 type KeyStore interface {
-	AddKey(ctx context.Context, k Key) error
+	AddKey(ctx context.Context, k Key, by string) error
 	Keys(ctx context.Context) ([]Key, error)
-	RevokeKey(ctx context.Context, name string, at time.Time) error
+	RevokeKey(ctx context.Context, name string, at time.Time, by string) error
 	KeyByID(ctx context.Context, id string) (Key, error)
+	KeyChanges(ctx context.Context, name string) ([]KeyChange, error)
+}
+
+// Key change actions recorded in the audit trail.
+const (
+	KeyCreated = "create"
+	KeyRevoked = "revoke"
+)
+
+// KeyChange is one audited change of an API key: who did what to which key,
+// and when. It never holds the secret.
+type KeyChange struct {
+	Time   time.Time
+	Actor  string // the name of the key that made the change, or "cli:USER"
+	Action string // KeyCreated or KeyRevoked
+	Key    string // the changed key's name
+	Role   string // the changed key's role
 }
 
 const tokenPrefix = "tm_"
@@ -91,12 +114,12 @@ func NewKey(name, role string, now time.Time, rnd io.Reader) (string, Key, error
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 100 {
-		return "", Key{}, Errorf(EINVALID, "a key needs a name of 1 to 100 characters")
+	if err := checkKeyName(name); err != nil {
+		return "", Key{}, err
 	}
 	if _, ok := RoleNamed(role); !ok {
-		return "", Key{}, Errorf(EINVALID, "role %q: want one of %s", role, strings.Join(RoleNames(), ", "))
+		msg := fmt.Sprintf("role %q: want one of %s", role, strings.Join(RoleNames(), ", "))
+		return "", Key{}, &Error{Code: EINVALID, Message: msg, Details: []FieldError{{Pointer: "/role", Message: msg}}}
 	}
 	buf := make([]byte, 8+32+16)
 	if _, err := io.ReadFull(rnd, buf); err != nil {
@@ -105,6 +128,31 @@ func NewKey(name, role string, now time.Time, rnd io.Reader) (string, Key, error
 	id, secret, salt := hex.EncodeToString(buf[:8]), hex.EncodeToString(buf[8:40]), buf[40:]
 	k := Key{ID: id, Name: name, Role: role, Salt: salt, Hash: hashSecret(salt, secret), Created: now.UTC()}
 	return tokenPrefix + id + "_" + secret, k, nil
+}
+
+// checkKeyName accepts 1 to 100 letters, digits and the marks . _ - @: a
+// key's name becomes created_by of its reports, appears in URLs
+// (/admin/keys/NAME) and in the audit trail, so it must be plain.
+func checkKeyName(name string) error {
+	bad := ""
+	switch {
+	case name == "":
+		bad = "a key needs a name"
+	case len(name) > 100:
+		bad = fmt.Sprintf("at most 100 characters, got %d", len(name))
+	default:
+		for _, r := range name {
+			if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("._-@", r) {
+				bad = fmt.Sprintf("%q may hold only letters, digits and . _ - @, not %q", name, r)
+				break
+			}
+		}
+	}
+	if bad == "" {
+		return nil
+	}
+	msg := "name: " + bad
+	return &Error{Code: EINVALID, Message: msg, Details: []FieldError{{Pointer: "/name", Message: bad}}}
 }
 
 func hashSecret(salt []byte, secret string) []byte {
@@ -151,4 +199,52 @@ func Authenticate(ctx context.Context, ks KeyStore, token string) (Actor, error)
 		return Actor{}, deny
 	}
 	return Actor{Name: k.Name, Role: r}, nil
+}
+
+// CreateKey makes and stores a key for name and role on behalf of by, who
+// must be an admin; the store records the change with by's name. It
+// returns the token, to be shown once, and the stored key.
+func CreateKey(ctx context.Context, ks KeyStore, by Actor, name, role string, now time.Time) (string, Key, error) {
+	if err := Require(by, RoleAdmin, "managing API keys"); err != nil {
+		return "", Key{}, err
+	}
+	token, k, err := NewKey(name, role, now, nil)
+	if err != nil {
+		return "", Key{}, err
+	}
+	if err := ks.AddKey(ctx, k, by.Name); err != nil {
+		return "", Key{}, err
+	}
+	return token, k, nil
+}
+
+// RevokeKeyNamed revokes the named key on behalf of by, who must be an
+// admin. An unknown name gives ENOTFOUND, a key revoked already ECONFLICT.
+func RevokeKeyNamed(ctx context.Context, ks KeyStore, by Actor, name string, now time.Time) error {
+	if err := Require(by, RoleAdmin, "managing API keys"); err != nil {
+		return err
+	}
+	k, err := KeyNamed(ctx, ks, name)
+	if err != nil {
+		return err
+	}
+	if !k.Revoked.IsZero() {
+		return Errorf(ECONFLICT, "key %q was revoked already, at %s", name, k.Revoked.UTC().Format(time.RFC3339))
+	}
+	return ks.RevokeKey(ctx, name, now, by.Name)
+}
+
+// KeyNamed finds a key, revoked or not, by name; ENOTFOUND when there is
+// none.
+func KeyNamed(ctx context.Context, ks KeyStore, name string) (Key, error) {
+	keys, err := ks.Keys(ctx)
+	if err != nil {
+		return Key{}, err
+	}
+	for _, k := range keys {
+		if k.Name == name {
+			return k, nil
+		}
+	}
+	return Key{}, Errorf(ENOTFOUND, "there is no key named %q", name)
 }

@@ -79,6 +79,7 @@ func (s *Server) openAPI(base string, cat *layers.Catalog) obj {
 			"400", "404", "406")}
 	}
 	s.writeAPIPaths(paths, cat)
+	adminAPIPaths(paths)
 	return obj{
 		"openapi": "3.0.3",
 		"info": obj{"title": "troopmap", "version": "1.0.0",
@@ -283,7 +284,8 @@ func responses() obj {
 		"413": e("More features match than one download holds; narrow the filters or page with limit and offset."),
 		"503": e("The layers are still loading."),
 		"401": e("A write without a valid API key (Authorization: Bearer <key>); the description says how to get one."),
-		"403": e("The key's role may not do this (only editors change verification)."),
+		"403": e("The key's role may not do this; the description names the role needed (editors change verification and others' reports, admins manage keys)."),
+		"409": e("The name is taken, or the key was revoked already."),
 		"405": e("The collection is read-only."),
 		"412": e("If-Match does not match the report's current ETag: it changed since you read it."),
 		"415": e("The Content-Type is not accepted here."),

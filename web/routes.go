@@ -41,4 +41,11 @@ func (s *Server) routes() {
 	e.OPTIONS("/collections/:id/items/:fid", s.handleOptionsItem)
 	e.Match(get, "/collections/:id/items/:fid/history", s.handleHistory)
 	e.GET("/events", s.handleEvents)
+
+	// Key management and its audit trail, for admins.
+	e.Match(get, "/admin/keys", s.handleListKeys)
+	e.POST("/admin/keys", s.handleCreateKey)
+	e.Match(get, "/admin/keys/:name", s.handleGetKey)
+	e.DELETE("/admin/keys/:name", s.handleRevokeKey)
+	e.Match(get, "/admin/audit", s.handleAudit)
 }

@@ -80,7 +80,7 @@ func (e *writeEnv) addKey(t testing.TB, name, role string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.AddKey(context.Background(), k); err != nil {
+	if err := e.store.AddKey(context.Background(), k, "test"); err != nil {
 		t.Fatal(err)
 	}
 	return token
@@ -241,7 +241,7 @@ func TestCreateBatchAndRejectedBatchStoresNothing(t *testing.T) {
 func TestWriteStatusCodes(t *testing.T) {
 	e := newWriteEnv(t, Config{Limits: Limits{MaxBodyBytes: 64 << 10}})
 	revoked := e.addKey(t, "mallory", "analyst")
-	if err := e.store.RevokeKey(context.Background(), "mallory", time.Now()); err != nil {
+	if err := e.store.RevokeKey(context.Background(), "mallory", time.Now(), "test"); err != nil {
 		t.Fatal(err)
 	}
 	good := mustJSON(incidentFeature(1))

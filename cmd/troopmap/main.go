@@ -47,7 +47,7 @@ func commands() []command {
 		{"import", "import a CSV, KML, KMZ or GeoJSON file of reports, all or nothing", runImport},
 		{"export", "export a collection as GeoJSON, CSV, KML or GeoPackage, with filters", runExport},
 		{"backup", "copy the store to a new file while the server runs: backup --to FILE", runBackup},
-		{"keys", "manage API keys for writes: keys add --name NAME --role analyst|editor|admin, keys list, keys revoke --name NAME", runKeys},
+		{"keys", "manage API keys for writes: keys add --name NAME --role viewer|analyst|editor|admin, keys list, keys revoke --name NAME, keys history", runKeys},
 	}
 }
 

@@ -126,6 +126,9 @@ const wgs84WKT = `GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298
 // HistoryTable holds one row per committed change.
 const HistoryTable = "report_history"
 
+// KeyHistoryTable holds one row per change of an API key.
+const KeyHistoryTable = "troopmap_key_history"
+
 func (s *Store) init(ctx context.Context, schemas []layers.Schema) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -166,6 +169,9 @@ func (s *Store) init(ctx context.Context, schemas []layers.Schema) error {
 			VALUES ('` + HistoryTable + `', 'attributes', 'report_history', 'every committed change of every report: the full GeoJSON feature after the change')`,
 		`CREATE TABLE IF NOT EXISTS troopmap_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
 			salt BLOB NOT NULL, hash BLOB NOT NULL, created TEXT NOT NULL, revoked TEXT)`,
+		// The audit trail of key changes; never the secrets.
+		`CREATE TABLE IF NOT EXISTS ` + KeyHistoryTable + ` (fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+			time TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, key_name TEXT NOT NULL, role TEXT NOT NULL)`,
 		`CREATE TABLE IF NOT EXISTS troopmap_idempotency (actor TEXT NOT NULL, key TEXT NOT NULL, request_hash TEXT NOT NULL,
 			collection TEXT NOT NULL, ids TEXT NOT NULL, batch BOOLEAN NOT NULL, created TEXT NOT NULL, PRIMARY KEY (actor, key))`,
 		`CREATE TABLE IF NOT EXISTS troopmap_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
@@ -508,21 +514,60 @@ func (s *Store) Meta(ctx context.Context, key string) (string, bool, error) {
 	return v, true, nil
 }
 
-// AddKey stores a new API key; the name must be unused.
-func (s *Store) AddKey(ctx context.Context, k layers.Key) error {
+// AddKey stores a new API key, and its audit row naming by; the name must
+// be unused.
+func (s *Store) AddKey(ctx context.Context, k layers.Key, by string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("add key: %w", err)
+	}
+	defer tx.Rollback()
 	var n int
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM troopmap_keys WHERE name = ?`, k.Name).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM troopmap_keys WHERE name = ?`, k.Name).Scan(&n); err != nil {
 		return fmt.Errorf("add key: %w", err)
 	}
 	if n > 0 {
 		return layers.Errorf(layers.ECONFLICT, "a key named %q exists already; revoke it or choose another name", k.Name)
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO troopmap_keys (id, name, role, salt, hash, created) VALUES (?,?,?,?,?,?)`,
-		k.ID, k.Name, k.Role, k.Salt, k.Hash, k.Created.UTC().Format(time.RFC3339))
-	if err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO troopmap_keys (id, name, role, salt, hash, created) VALUES (?,?,?,?,?,?)`,
+		k.ID, k.Name, k.Role, k.Salt, k.Hash, k.Created.UTC().Format(time.RFC3339)); err != nil {
+		return fmt.Errorf("add key: %w", err)
+	}
+	if err := keyChange(ctx, tx, k.Created, by, layers.KeyCreated, k.Name, k.Role); err != nil {
+		return fmt.Errorf("add key: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("add key: %w", err)
 	}
 	return nil
+}
+
+func keyChange(ctx context.Context, tx *sql.Tx, at time.Time, by, action, name, role string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+KeyHistoryTable+` (time, actor, action, key_name, role) VALUES (?,?,?,?,?)`,
+		at.UTC().Format(time.RFC3339Nano), by, action, name, role)
+	return err
+}
+
+// KeyChanges lists the audited changes of the named key (of every key when
+// name is empty), newest first.
+func (s *Store) KeyChanges(ctx context.Context, name string) ([]layers.KeyChange, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT time, actor, action, key_name, role FROM `+KeyHistoryTable+`
+		WHERE ? = '' OR key_name = ? ORDER BY fid DESC`, name, name)
+	if err != nil {
+		return nil, fmt.Errorf("key history: %w", err)
+	}
+	defer rows.Close()
+	out := []layers.KeyChange{}
+	for rows.Next() {
+		var kc layers.KeyChange
+		var ts string
+		if err := rows.Scan(&ts, &kc.Actor, &kc.Action, &kc.Key, &kc.Role); err != nil {
+			return nil, fmt.Errorf("key history: %w", err)
+		}
+		kc.Time, _ = time.Parse(time.RFC3339Nano, ts)
+		out = append(out, kc)
+	}
+	return out, rows.Err()
 }
 
 // Keys lists every key, revoked ones included, by name.
@@ -570,14 +615,29 @@ func (s *Store) KeyByID(ctx context.Context, id string) (layers.Key, error) {
 	return k, nil
 }
 
-// RevokeKey marks the named key revoked; it stops working at once.
-func (s *Store) RevokeKey(ctx context.Context, name string, at time.Time) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE troopmap_keys SET revoked = ? WHERE name = ? AND revoked IS NULL`, at.UTC().Format(time.RFC3339), name)
+// RevokeKey marks the named key revoked, and records by as the actor; it
+// stops working at once.
+func (s *Store) RevokeKey(ctx context.Context, name string, at time.Time, by string) error {
+	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("revoke key: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	defer tx.Rollback()
+	var role string
+	err = tx.QueryRowContext(ctx, `SELECT role FROM troopmap_keys WHERE name = ? AND revoked IS NULL`, name).Scan(&role)
+	if errors.Is(err, sql.ErrNoRows) {
 		return layers.Errorf(layers.ENOTFOUND, "no valid key named %q", name)
+	} else if err != nil {
+		return fmt.Errorf("revoke key: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE troopmap_keys SET revoked = ? WHERE name = ?`, at.UTC().Format(time.RFC3339), name); err != nil {
+		return fmt.Errorf("revoke key: %w", err)
+	}
+	if err := keyChange(ctx, tx, at, by, layers.KeyRevoked, name, role); err != nil {
+		return fmt.Errorf("revoke key: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("revoke key: %w", err)
 	}
 	return nil
 }

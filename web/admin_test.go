@@ -99,8 +99,8 @@ func TestAdminKeysLifecycle(t *testing.T) {
 	// Bad requests name the field; nothing is stored.
 	for _, c := range []struct {
 		name, ctype, body string
-		want             int
-		mentions         string
+		want              int
+		mentions          string
 	}{
 		{"not json", "application/json", `{"name":`, 400, "JSON"},
 		{"not an object", "application/json", `["bob"]`, 400, "object"},

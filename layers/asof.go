@@ -90,3 +90,34 @@ func (r *Reports) LayerAt(ctx context.Context, collection string, t time.Time) (
 	}
 	return LayerAt(ctx, tl, l.Meta, t)
 }
+
+// Retracted returns the last version of every report of collection that
+// has left the current view (its newest revision retracted it), by id. It
+// lets readers of the past judge a report by what it says now.
+func (r *Reports) Retracted(ctx context.Context, collection string) (map[string]*Feature, error) {
+	l, ok := r.layers[collection]
+	if !ok {
+		return nil, Errorf(ENOTFOUND, "collection %q keeps no history", collection)
+	}
+	tl, ok := r.cfg.Store.(Timeline)
+	if !ok {
+		return nil, Errorf(EINVALID, "parameter asof: this server's store keeps no timeline")
+	}
+	revs, err := tl.RevisionsAt(ctx, l.ID, time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return nil, err
+	}
+	newest := map[string]Revision{}
+	for _, rv := range revs {
+		if cur, ok := newest[rv.ID]; !ok || rv.Version > cur.Version {
+			newest[rv.ID] = rv
+		}
+	}
+	out := map[string]*Feature{}
+	for id, rv := range newest {
+		if rv.Op == OpDelete && rv.Feature != nil {
+			out[id] = rv.Feature
+		}
+	}
+	return out, nil
+}

@@ -89,7 +89,7 @@ func principal(c echo.Context) layers.Principal {
 // reader may see nothing (anonymous reading turned off; the middleware has
 // answered 401 before any handler runs) it hides everything, failing closed.
 func (s *Server) viewOf(c echo.Context) view {
-	if v, ok := c.Get("troopmap.view").(view); ok {
+	if v, ok := c.Get(viewKey).(view); ok {
 		return v // one request, one moment: every part of a response agrees
 	}
 	r, err := s.acc.policy.Reader(principal(c))
@@ -97,9 +97,12 @@ func (s *Server) viewOf(c echo.Context) view {
 	if err != nil {
 		v = view{Key: "none", Show: func(*layers.Layer, *layers.Feature) *layers.Feature { return nil }}
 	}
-	c.Set("troopmap.view", v)
+	c.Set(viewKey, v)
 	return v
 }
+
+// viewKey is where viewOf keeps the request's view.
+const viewKey = "troopmap.view"
 
 // visibleQuery adds the view's filter to q so that counts (numberMatched)
 // and pages see only visible features. Filters, the bbox and the sort order

@@ -65,6 +65,13 @@ type pastLayers struct {
 	lru     list.List // of *pastEntry, most recent first
 	// building deduplicates concurrent builds of the same layer.
 	building map[pastKey]*pastBuild
+	// gone holds per collection the retracted reports' last versions.
+	gone map[string]goneEntry
+}
+
+type goneEntry struct {
+	version uint64 // of the live layer when read
+	byID    map[string]*layers.Feature
 }
 
 type pastKey struct {
@@ -85,8 +92,78 @@ type pastBuild struct {
 
 // layerAt returns l as it stood at a: l itself when a is not set or l is an
 // area layer (shipped, unchanging), a layer rebuilt from the store's history
-// for a report layer, and EINVALID for a derived layer.
-func (s *Server) layerAt(cx context.Context, l *layers.Layer, a asof) (*layers.Layer, error) {
+// for a report layer, and EINVALID for a derived layer. For a reader whose
+// view hides reports, it also narrows the request's view (see pastView), so
+// callers take the view after calling it.
+func (s *Server) layerAt(c echo.Context, l *layers.Layer, a asof) (*layers.Layer, error) {
+	past, err := s.pastLayer(ctx(c), l, a)
+	if err != nil || past == l {
+		return past, err
+	}
+	v := s.viewOf(c)
+	if !v.Reader.Hides() {
+		return past, nil
+	}
+	gone, err := s.retracted(ctx(c), l)
+	if err != nil {
+		return nil, err
+	}
+	c.Set(viewKey, pastView(v, l, past, gone))
+	return past, nil
+}
+
+// pastView narrows v for one layer rebuilt at a past moment: a reader whose
+// view hides reports sees a past version only while the report as it is
+// now (or as it was retracted) is visible to them too. Otherwise a report
+// made restricted or embargoed later would still show through asof, which
+// history already refuses.
+func pastView(v view, live, past *layers.Layer, gone map[string]*layers.Feature) view {
+	show := v.Show
+	v.Show = func(l *layers.Layer, f *layers.Feature) *layers.Feature {
+		if l != past || f == nil {
+			return show(l, f)
+		}
+		now, ok := live.Snapshot().Get(f.ID)
+		if !ok {
+			now = gone[f.ID]
+		}
+		if now == nil || show(live, now) == nil {
+			return nil
+		}
+		return show(l, f)
+	}
+	return v
+}
+
+// retracted returns the last versions of l's retracted reports, read once
+// per version of the live layer.
+func (s *Server) retracted(cx context.Context, l *layers.Layer) (map[string]*layers.Feature, error) {
+	ver := l.Snapshot().Version() // before the read: the data is at least this new
+	s.past.mu.Lock()
+	e, ok := s.past.gone[l.ID]
+	s.past.mu.Unlock()
+	if ok && e.version == ver {
+		return e.byID, nil
+	}
+	r := s.reports.Load()
+	if r == nil {
+		return nil, layers.Errorf(layers.EINVALID, "parameter asof: collection %q keeps no history", l.ID)
+	}
+	m, err := r.Retracted(cx, l.ID)
+	if err != nil {
+		return nil, err
+	}
+	s.past.mu.Lock()
+	if s.past.gone == nil {
+		s.past.gone = map[string]goneEntry{}
+	}
+	s.past.gone[l.ID] = goneEntry{ver, m}
+	s.past.mu.Unlock()
+	return m, nil
+}
+
+// pastLayer rebuilds a report layer at a (see layerAt).
+func (s *Server) pastLayer(cx context.Context, l *layers.Layer, a asof) (*layers.Layer, error) {
 	if !a.set || l.Kind == layers.KindArea {
 		return l, nil
 	}

@@ -154,7 +154,7 @@ func (s *Server) handleItems(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if l, err = s.layerAt(ctx(c), l, a); err != nil {
+	if l, err = s.layerAt(c, l, a); err != nil {
 		return err
 	}
 	r, err := s.parseItems(c, l)

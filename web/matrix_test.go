@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -17,6 +19,7 @@ import (
 
 	"troopmap/geo"
 	"troopmap/layers"
+	"troopmap/layers/gpkg"
 )
 
 // The access matrix: every role × every path out × public, restricted,
@@ -52,53 +55,89 @@ var matrixReports = map[string]struct {
 
 const matrixPrecisionKm = 10
 
+var matrixRestrictedObserved = matrixT0.Add(-23 * 24 * time.Hour)
+
+// matrixServer serves the fixture from a real store, imported once at
+// matrixT0 by the reports service, so that history, asof and events take
+// the same paths as in production. The area layer is a zone (for
+// /stats/zones) and movements are derived from the troop concentrations.
 func matrixServer(t testing.TB, clk *clock) *Server {
+	s, _ := matrixStoreServer(t, clk)
+	return s
+}
+
+func matrixStoreServer(t testing.TB, clk *clock) (*Server, *layers.Reports) {
 	t.Helper()
+	ctx := context.Background()
 	byLayer := map[string][]*layers.Feature{}
 	for id, r := range matrixReports {
 		p := map[string]any{
 			"observed_at": matrixT0.Add(-48 * time.Hour).Format(time.RFC3339), "time_precision": "day", "geo_precision": "exact",
 			"source_reliability": "b", "info_credibility": "2", "sensitivity": "public", "verification": "verified",
 			"sources": []any{map[string]any{"url": "https://example.org/" + id}}, "ce_m": 50.0,
-			"location_name": "Village of " + id, "border_distance_km": 123.4,
+			"location_name": "Village of " + id,
 		}
 		if r.layer == layers.TroopConcentrations {
 			p["side"], p["echelon"], p["unit_function"], p["posture"] = "ru", "battalion", "armor", "moving"
 			p["unit_designation"], p["higher_formation"] = "1st Guards Tank Army", "WMD"
 			p["heading_deg"], p["speed_kmh"] = 90.0, 12.0
 			p["strength"] = map[string]any{"personnel": map[string]any{"low": r.personal, "best": r.personal, "high": r.personal}}
+			// Minutes apart, so that the unit's track has legs.
+			p["observed_at"] = matrixT0.Add(-48*time.Hour + time.Duration(r.personal)*time.Minute).Format(time.RFC3339)
 		} else {
 			p["event_type"], p["actor1"] = "battles", "someone"
 		}
 		for k, v := range r.props {
 			p[k] = v
 		}
+		if r.props["sensitivity"] == "restricted" {
+			// Weeks before the others: a time extent or a stats range
+			// that reached back this far would give it away.
+			p["observed_at"] = matrixRestrictedObserved.Format(time.RFC3339)
+		}
 		byLayer[r.layer] = append(byLayer[r.layer], layers.NewFeature(id, r.at, p, layers.ReportTimeKeys()...))
 	}
-	area := layers.NewLayer(layers.Meta{ID: "donbas", Kind: layers.KindArea, MinZoom: 0, MaxZoom: 14})
+	area := layers.NewLayer(layers.Meta{ID: "donbas", Kind: layers.KindArea, Zone: true, MinZoom: 0, MaxZoom: 14})
 	if err := area.Load([]*layers.Feature{layers.NewFeature("UA-14", orb.Polygon{{{36.5, 47}, {40.2, 47}, {40.2, 50}, {36.5, 50}, {36.5, 47}}}, map[string]any{"name": "Donetsk"})}); err != nil {
 		t.Fatal(err)
 	}
-	all := []*layers.Layer{area}
+	var schemas []layers.Schema
+	var reportLayers []*layers.Layer
 	for _, m := range layers.ReportMetas() {
-		l := layers.NewLayer(m)
-		if err := l.Load(byLayer[m.ID]); err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, l)
+		sc, _ := layers.ReportSchema(m.ID)
+		schemas = append(schemas, sc)
+		reportLayers = append(reportLayers, layers.NewLayer(m))
 	}
+	store, err := gpkg.Open(ctx, filepath.Join(t.TempDir(), "matrix.gpkg"), schemas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	reports := layers.NewReports(layers.ReportsConfig{Store: store, Layers: reportLayers, Rules: layers.DefaultUploadRules(),
+		Places: layers.NewPlaces([]*layers.Layer{area}, nil, nil), Now: clk.Now})
 	s := New(Config{
 		Keys:   roleKeys,
 		Access: layers.NewAccess(layers.PublicPolicy{Read: true, PrecisionKm: matrixPrecisionKm}, clk.Now),
 		Tiles:  TileConfig{ClusterMaxZoom: 7},
 	})
-	cat, err := layers.NewCatalog(all...)
+	s.SetReports(reports)
+	if err := reports.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mv, err := layers.NewMovements(reportLayers[0], 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := layers.NewCatalog(append([]*layers.Layer{area}, append(reportLayers, mv.Layer())...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.SetCatalog(cat)
+	if _, err := reports.ImportSamples(ctx, byLayer); err != nil {
+		t.Fatal(err)
+	}
 	waitIndex(t, s)
-	return s
+	return s, reports
 }
 
 type matrixReader struct{ role, key string }

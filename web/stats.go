@@ -43,7 +43,7 @@ func (s *Server) handleZoneStats(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	req, err := parseStatsRequest(c, cat)
+	req, err := s.parseStatsRequest(c, cat)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func (s *Server) handleAreaStats(c echo.Context) error {
 	if c.QueryParam("zone") != "" {
 		return layers.Errorf(layers.EINVALID, "parameter zone: only /stats/zones takes it")
 	}
-	req, err := parseStatsRequest(c, cat)
+	req, err := s.parseStatsRequest(c, cat)
 	if err != nil {
 		return err
 	}
@@ -119,19 +119,23 @@ func (s *Server) handleAreaStats(c echo.Context) error {
 // statsSources are the report layers as this reader sees them.
 // With ?asof= they are the layers as they stood at that moment.
 func (s *Server) statsSources(c echo.Context, cat *layers.Catalog) ([]layers.StatsSource, error) {
-	v := s.viewOf(c)
 	a, err := parseAsOf(c, time.Now())
 	if err != nil {
 		return nil, err
 	}
-	var out []layers.StatsSource
+	var ls []*layers.Layer
 	for _, id := range []string{layers.TroopConcentrations, layers.Incidents} {
 		if l, ok := cat.Layer(id); ok {
-			if l, err = s.layerAt(ctx(c), l, a); err != nil {
+			if l, err = s.layerAt(c, l, a); err != nil {
 				return nil, err
 			}
-			out = append(out, layers.StatsSource{Layer: l, Show: v.Show})
+			ls = append(ls, l)
 		}
+	}
+	v := s.viewOf(c) // after layerAt, which narrows it for the past
+	out := make([]layers.StatsSource, 0, len(ls))
+	for _, l := range ls {
+		out = append(out, layers.StatsSource{Layer: l, Show: v.Show})
 	}
 	return out, nil
 }
@@ -149,7 +153,7 @@ func zoneIDs(cat *layers.Catalog) []string {
 // parseStatsRequest reads from, to and interval. from and to are RFC 3339
 // date-times or dates (to as a date means the end of that day); by default
 // they span the reports' time extent. interval is day or week (default).
-func parseStatsRequest(c echo.Context, cat *layers.Catalog) (layers.StatsRequest, error) {
+func (s *Server) parseStatsRequest(c echo.Context, cat *layers.Catalog) (layers.StatsRequest, error) {
 	var req layers.StatsRequest
 	for k := range c.QueryParams() {
 		if !isStatsParam(k) {
@@ -176,7 +180,10 @@ func parseStatsRequest(c echo.Context, cat *layers.Catalog) (layers.StatsRequest
 		}
 	}
 	if req.From.IsZero() || req.To.IsZero() {
-		start, end := reportsExtent(cat)
+		start, end, err := s.reportsExtent(c, cat)
+		if err != nil {
+			return req, err
+		}
 		if req.From.IsZero() {
 			req.From = start
 		}
@@ -194,16 +201,22 @@ func parseStatsRequest(c echo.Context, cat *layers.Catalog) (layers.StatsRequest
 	return req, nil
 }
 
-// reportsExtent is the time extent of the report layers; the last 12 weeks
-// when there are no reports.
-func reportsExtent(cat *layers.Catalog) (time.Time, time.Time) {
+// reportsExtent is the time extent of the report layers as the reader sees
+// them (a hidden report must not stretch the default range); the last 12
+// weeks when there are none.
+func (s *Server) reportsExtent(c echo.Context, cat *layers.Catalog) (time.Time, time.Time, error) {
 	var start, end time.Time
+	v := s.viewOf(c)
 	for _, id := range []string{layers.TroopConcentrations, layers.Incidents} {
 		l, ok := cat.Layer(id)
 		if !ok {
 			continue
 		}
-		e := l.Snapshot().Extent()
+		vis, err := s.visible(c, v, l)
+		if err != nil {
+			return start, end, err
+		}
+		e := vis.Extent
 		if !e.Start.IsZero() && (start.IsZero() || e.Start.Before(start)) {
 			start = e.Start
 		}
@@ -215,7 +228,7 @@ func reportsExtent(cat *layers.Catalog) (time.Time, time.Time) {
 		end = time.Now().UTC()
 		start = end.AddDate(0, 0, -12*7)
 	}
-	return start, end
+	return start, end, nil
 }
 
 // writeStats sends the answer as JSON, or as CSV for f=csv or a client that

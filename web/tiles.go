@@ -80,7 +80,7 @@ func (s *Server) parseTileRequest(c echo.Context) (*tileRequest, error) {
 	if err != nil {
 		return nil, layers.Errorf(layers.EINVALID, "tile path: %v", err)
 	}
-	req := &tileRequest{tile: t, view: s.viewOf(c)}
+	req := &tileRequest{tile: t}
 	if req.asof, err = parseAsOf(c, time.Now()); err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (s *Server) parseTileRequest(c echo.Context) (*tileRequest, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l, err = s.layerAt(ctx(c), l, req.asof); err != nil {
+		if l, err = s.layerAt(c, l, req.asof); err != nil {
 			return nil, err
 		}
 		req.layers = append(req.layers, l)
@@ -108,6 +108,7 @@ func (s *Server) parseTileRequest(c echo.Context) (*tileRequest, error) {
 	if len(req.layers) == 0 {
 		return nil, layers.Errorf(layers.ENOTFOUND, "zoom %d is outside the range of %s", t.Z, strings.Join(out, ", "))
 	}
+	req.view = s.viewOf(c) // after layerAt, which narrows it for the past
 	req.key = tile.Key{Layers: strings.Join(req.ids, ","), Tile: t,
 		Variant: req.view.Key + "?" + c.QueryParams().Encode()}
 	return req, nil
@@ -155,8 +156,11 @@ func (s *Server) handleTile(c echo.Context) error {
 		s.tiles.cache.Put(req.key, e, req.ids, gen)
 	}
 	cc := s.tiles.cfg.CacheControl
-	if req.asof.settled {
-		cc = immutable // the past does not change
+	if req.asof.settled && !req.view.Reader.Hides() {
+		// The past does not change. What a hiding reader sees of it does:
+		// a report restricted since drops out, so no shared cache may
+		// keep it for ever.
+		cc = immutable
 	}
 	return s.serveTile(c, req.key, e, cc)
 }

@@ -167,7 +167,9 @@ func TestAsOfFollowsTheReportNow(t *testing.T) {
 		return out
 	}
 	incidentsAt := func(r matrixReader) int {
-		var body struct{ Zones []struct{ Intervals []statsInterval } }
+		var body struct {
+			Zones []struct{ Intervals []statsInterval }
+		}
 		rec := getAs(t, s, r, "/stats/zones?asof="+past)
 		if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &body) != nil || len(body.Zones) != 1 {
 			t.Fatalf("stats: %d %s", rec.Code, rec.Body)

@@ -92,24 +92,28 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 		}
 		a.Add(qx, qy, w, int(cat), start, start != 0, sf, 0)
 	}
-	// The point index files reports by their true position; a coarsened
-	// reader's points may sit up to a grid cell away, so they are found
-	// by a search widened by that much instead.
+	// The reader's point index holds the points as the reader sees them.
+	// Without filters a cell's cluster is a sum over one run of it.
 	coarse := v.Reader.Coarsens()
-	if ix := s.tiles.index(l, snap); ix != nil && !coarse {
+	if ix := s.tiles.viewIndex(cx, l, snap, v); ix != nil {
+		unfiltered := q.Match == nil && q.Time.Start.IsZero() && q.Time.End.IsZero()
 		for i := range grid.Cells {
 			if err := cx.Err(); err != nil {
 				return tl, err
 			}
 			a := &grid.Cells[i]
 			clo, chi := a.Cell.Range()
+			if unfiltered {
+				ix.Aggregate(clo, chi, a)
+				continue
+			}
 			es := ix.Range(clo, chi)
 			for j := range es {
 				e := &es[j]
-				if !e.Overlaps(lo, hi) {
-					continue
+				if e.Overlaps(lo, hi) && (q.Match == nil || q.Match(e.F)) {
+					t := e.StartNs()
+					a.Add(e.QX, e.QY, e.Weight, int(e.Cat), t, t != 0, e.F, 0)
 				}
-				add(a, e.F, e.QX, e.QY, e.Weight, e.Cat, e.StartNs())
 			}
 		}
 		others = ix.Others

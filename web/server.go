@@ -139,8 +139,17 @@ func New(cfg Config) *Server {
 // invalidation), so it must be called before anything writes to them.
 func (s *Server) SetCatalog(c *layers.Catalog) {
 	s.watchAccess(c)
-	s.tiles.wire(c)
+	s.tiles.wire(c, s.anonymousView)
 	s.catalog.Store(c)
+}
+
+// anonymousView is what a reader without a key sees now.
+func (s *Server) anonymousView() (view, bool) {
+	r, err := s.acc.policy.Reader(layers.Anonymous())
+	if err != nil {
+		return view{}, false
+	}
+	return derivedView(view{Key: r.Key, Show: r.Show, Reader: r}), true
 }
 
 // Handler returns the server's http.Handler.

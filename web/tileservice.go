@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -37,9 +38,11 @@ func newTileService(cfg TileConfig, log *slog.Logger) *tileService {
 }
 
 // wire subscribes to every layer of the catalog and starts building the
-// point indexes of the clustered layers. It runs before the catalog is
-// published, so the keepers map is not written once readers exist.
-func (ts *tileService) wire(c *layers.Catalog) {
+// point indexes of the clustered layers, and after each the view of it that
+// anonymous readers get (the audience most tiles are drawn for), so that no
+// request waits for it. It runs before the catalog is published, so the
+// keepers map is not written once readers exist.
+func (ts *tileService) wire(c *layers.Catalog, anonymous func() (view, bool)) {
 	ts.keepers = map[string]*ptindex.Keeper{}
 	ts.live = map[string]*layers.Layer{}
 	for _, l := range c.Layers() {
@@ -50,6 +53,12 @@ func (ts *tileService) wire(c *layers.Catalog) {
 			id := l.ID
 			k.OnBuilt = func(n int, took time.Duration) {
 				ts.log.Info("point index built", "layer", id, "n", n, "took", took.Round(time.Millisecond))
+				if v, ok := anonymous(); ok && v.Reader.Hides() {
+					start := time.Now()
+					if ix := ts.viewIndex(context.Background(), l, l.Snapshot(), v); ix != nil {
+						ts.log.Info("anonymous point index built", "layer", id, "n", ix.Len(), "took", time.Since(start).Round(time.Millisecond))
+					}
+				}
 			}
 			ts.keepers[l.ID] = k
 			k.Refresh()
@@ -72,6 +81,19 @@ func (ts *tileService) index(l *layers.Layer, s *layers.Snapshot) *ptindex.Index
 		return nil // a past layer (asof) has no index: versions would collide
 	}
 	return ts.keepers[l.ID].For(s)
+}
+
+// viewIndex returns the point index of l's snapshot s as reader v sees it,
+// or nil while it builds.
+func (ts *tileService) viewIndex(cx context.Context, l *layers.Layer, s *layers.Snapshot, v view) *ptindex.Index {
+	if ts.noIndex || ts.live[l.ID] != l {
+		return nil
+	}
+	k := ts.keepers[l.ID]
+	if !v.Reader.Hides() {
+		return k.For(s)
+	}
+	return k.ForView(cx, s, v.Key, func(f *layers.Feature) *layers.Feature { return v.Show(l, f) })
 }
 
 // clustered reports whether layer l is drawn as clusters at zoom z.

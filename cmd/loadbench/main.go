@@ -286,7 +286,7 @@ type server struct {
 }
 
 // start runs troopmap serve and waits until it is ready and both point
-// indexes are built.
+// indexes, with their anonymous views, are built.
 func start(ctx context.Context, bin, file string, out io.Writer) (*server, error) {
 	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--reports", file, "--bench-ceiling",
 		"--max-expensive", "64", "--log-level", "info")
@@ -312,14 +312,16 @@ func start(ctx context.Context, bin, file string, out io.Writer) (*server, error
 			ready = true
 			logf(out, "server ready after %s (%s)", time.Since(loadStart).Round(time.Millisecond), line)
 		}
-		if strings.Contains(line, `msg="point index built"`) {
+		if strings.Contains(line, `msg="point index built"`) || strings.Contains(line, `msg="anonymous point index built"`) {
 			indexes++
 			logf(out, "%s", line)
 		}
 		if strings.Contains(line, "level=ERROR") {
 			logf(out, "%s", line)
 		}
-		if ready && indexes >= 2 && s.base != "" {
+		// Two clustered layers, each with its index and the anonymous
+		// readers' view of it.
+		if ready && indexes >= 4 && s.base != "" {
 			go func() { _, _ = io.Copy(io.Discard, stderr) }()
 			logf(out, "server loaded and indexed after %s; peak RSS so far %s", time.Since(loadStart).Round(time.Millisecond), s.peakRSS())
 			return s, nil

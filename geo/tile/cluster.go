@@ -170,6 +170,28 @@ func (a *Agg) Add(qx, qy uint32, weight float64, cat int, t int64, hasT bool, pa
 	}
 }
 
+// AddRun puts n points at once into the aggregate, given their sums: the
+// same result as n calls of Add in the run's order (first is the run's
+// first payload).
+func (a *Agg) AddRun(n int, sx, sy uint64, sum float64, counts [8]int, latest int64, hasLatest bool, first any) {
+	if n <= 0 {
+		return
+	}
+	if a.N == 0 {
+		a.First, a.firstOrder = first, 0
+	}
+	a.N += n
+	a.sx += sx
+	a.sy += sy
+	a.Sum += sum
+	for i, c := range counts {
+		a.Counts[i] += c
+	}
+	if hasLatest && (!a.HasLatest || latest > a.Latest) {
+		a.Latest, a.HasLatest = latest, true
+	}
+}
+
 // Centroid returns the mean position of the cell's points in lon/lat.
 func (a *Agg) Centroid() orb.Point {
 	const n = 1 << qbits

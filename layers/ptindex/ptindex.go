@@ -39,6 +39,7 @@ type Index struct {
 	// Others are the features with a geometry other than a point, in id
 	// order; they are few in report layers and are drawn unclustered.
 	Others []*layers.Feature
+	sums   sums
 }
 
 // Len returns the number of point entries.
@@ -47,9 +48,8 @@ func (ix *Index) Len() int { return len(ix.entries) }
 // Range returns the entries whose codes lie in [lo, hi]. The slice is
 // shared and must not be changed.
 func (ix *Index) Range(lo, hi uint64) []Entry {
-	i, _ := slices.BinarySearchFunc(ix.entries, lo, func(e Entry, c uint64) int { return cmp(e.Code, c) })
-	j, _ := slices.BinarySearchFunc(ix.entries[i:], hi+1, func(e Entry, c uint64) int { return cmp(e.Code, c) })
-	return ix.entries[i : i+j]
+	i, j := ix.span(lo, hi)
+	return ix.entries[i:j]
 }
 
 func cmp(a, b uint64) int {
@@ -144,6 +144,7 @@ func Build(ctx context.Context, s *layers.Snapshot, describe Describe) (*Index, 
 	// All visits in id order and the sort is stable, so equal codes stay in
 	// id order: the index is a pure function of the snapshot.
 	slices.SortStableFunc(ix.entries, func(a, b Entry) int { return cmp(a.Code, b.Code) })
+	ix.buildSums()
 	return ix, nil
 }
 
@@ -156,6 +157,7 @@ type Keeper struct {
 	cur      atomic.Pointer[Index]
 	mu       sync.Mutex
 	building bool
+	views    views
 	// OnBuilt, when set before use, is told how long each build took.
 	OnBuilt func(n int, took time.Duration)
 }

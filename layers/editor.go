@@ -142,7 +142,7 @@ func (r *Reports) ImportSamples(ctx context.Context, samples map[string][]*Featu
 	actor := Actor{Name: "troopmap-samples", Role: Role{Name: "admin", Write: true, Verify: true, Admin: true}}
 	var revs []Revision
 	for _, l := range r.cfg.Layers {
-		schema, _ := ReportSchema(l.ID)
+		schema, _ := l.Schema()
 		for _, f := range samples[l.ID] {
 			props, errs := schema.Validate(f.Properties, "/properties")
 			if len(errs) > 0 {

@@ -60,6 +60,20 @@ type Layer struct {
 	snap atomic.Pointer[Snapshot]
 	mu   sync.Mutex // serialises writers
 	subs []func(Change)
+	// schema is the report schema of the layer, built once: it is asked
+	// for on every request that takes filters.
+	schema struct {
+		once sync.Once
+		s    Schema
+		ok   bool
+	}
+}
+
+// Schema returns the report schema of the layer's collection; ok is false
+// for layers that take no reports.
+func (l *Layer) Schema() (Schema, bool) {
+	l.schema.once.Do(func() { l.schema.s, l.schema.ok = ReportSchema(l.ID) })
+	return l.schema.s, l.schema.ok
 }
 
 // Change describes one published update: the features replaced or removed

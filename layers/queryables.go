@@ -12,7 +12,7 @@ import (
 // schema's fields, or for layers without a schema (areas, derived layers) the
 // names and JSON types seen in its current features, sorted by name.
 func Properties(l *Layer) []Field {
-	if s, ok := ReportSchema(l.ID); ok {
+	if s, ok := l.Schema(); ok {
 		return s.Fields
 	}
 	types := map[string]FieldType{}

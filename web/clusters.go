@@ -32,7 +32,7 @@ func clusterSpecOf(l *layers.Layer) (clusterSpec, bool) {
 		return clusterSpec{category: "side", values: layers.Sides(),
 			weight: []string{"strength", "personnel", "best"}, sumName: "personnel_best_sum"}, true
 	case layers.Incidents:
-		schema, _ := layers.ReportSchema(l.ID)
+		schema, _ := l.Schema()
 		et, _ := schema.Field("event_type")
 		return clusterSpec{category: "event_type", values: et.Enum,
 			weight: []string{"fatalities", "best"}, sumName: "fatalities_best_sum"}, true

@@ -47,7 +47,7 @@ func downloads() []download {
 }
 
 func schemaOf(l *layers.Layer) *layers.Schema {
-	if s, ok := layers.ReportSchema(l.ID); ok {
+	if s, ok := l.Schema(); ok {
 		return &s
 	}
 	return nil

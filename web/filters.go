@@ -27,13 +27,14 @@ func (s *Server) parseFilters(c echo.Context, l *layers.Layer) (layers.Query, er
 		q.Time = iv
 	}
 	var preds []func(*layers.Feature) bool
-	if schema, ok := layers.ReportSchema(l.ID); ok {
-		for _, f := range schema.Queryables() {
+	if schema, ok := l.Schema(); ok && len(params) > 0 {
+		for i := range schema.Fields {
+			f := &schema.Fields[i]
 			v, ok := params[f.Name]
-			if !ok {
+			if !ok || !f.Queryable {
 				continue
 			}
-			p, err := propertyPredicate(f, v[0])
+			p, err := propertyPredicate(*f, v[0])
 			if err != nil {
 				return q, err
 			}

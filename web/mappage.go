@@ -91,7 +91,7 @@ func (s *Server) mapConfigFor(cat *layers.Catalog, now time.Time) mapConfig {
 	}
 	cfg.Time = [2]string{start.UTC().Format(time.RFC3339), end.UTC().Truncate(time.Second).Format(time.RFC3339)}
 	for _, l := range cat.Layers() {
-		schema, ok := layers.ReportSchema(l.ID)
+		schema, ok := l.Schema()
 		if !ok {
 			continue
 		}

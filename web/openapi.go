@@ -214,7 +214,7 @@ func itemsParameters(l *layers.Layer) []any {
 		}
 		ps = append(ps, ref(n))
 	}
-	if schema, ok := layers.ReportSchema(l.ID); ok {
+	if schema, ok := l.Schema(); ok {
 		for _, f := range schema.Queryables() {
 			sch := obj{"type": "string"}
 			desc := "exact match on the property " + f.Name

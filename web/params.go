@@ -33,7 +33,7 @@ func itemParams() []string { return []string{"f", "crs"} }
 // the fixed ones and one per queryable property of its report schema.
 func filterParamNames(l *layers.Layer) []string {
 	out := filterParams()
-	if schema, ok := layers.ReportSchema(l.ID); ok {
+	if schema, ok := l.Schema(); ok {
 		for _, f := range schema.Queryables() {
 			out = append(out, f.Name)
 		}

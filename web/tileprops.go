@@ -57,7 +57,7 @@ func flattenInto(m map[string]any, key string, v any) {
 // the report schema where there is one, else from the features themselves.
 func tileFields(l *layers.Layer) map[string]string {
 	out := map[string]string{"id": "String"}
-	if schema, ok := layers.ReportSchema(l.ID); ok {
+	if schema, ok := l.Schema(); ok {
 		var walk func(prefix string, fs []layers.Field)
 		walk = func(prefix string, fs []layers.Field) {
 			for _, f := range fs {

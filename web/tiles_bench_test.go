@@ -77,3 +77,48 @@ func BenchmarkTileBuild(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTileCached serves one tile from the tile cache through the whole
+// handler chain; "ceiling" is the same chain answering a fixed byte slice of
+// the tile's size, the most any cached answer could do.
+func BenchmarkTileCached(b *testing.B) {
+	by := map[string][]*layers.Feature{}
+	if err := synth.Generate(context.Background(), 20_000, 1, nil, func(r synth.Report) error {
+		by[r.Collection] = append(by[r.Collection], r.Feature)
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	var all []*layers.Layer
+	for _, m := range layers.ReportMetas() {
+		l := layers.NewLayer(m)
+		if err := l.Load(by[m.ID]); err != nil {
+			b.Fatal(err)
+		}
+		all = append(all, l)
+	}
+	cat, _ := layers.NewCatalog(all...)
+	s := New(Config{Tiles: TileConfig{BenchCeiling: true}})
+	s.SetCatalog(cat)
+	waitIndex(b, s)
+	t := maptile.At(orb.Point{38.03, 48.33}, 9)
+	path := fmt.Sprintf("/tiles/incidents,troop-concentrations/%d/%d/%d.mvt", t.Z, t.X, t.Y)
+	warm := do(b, s.Handler(), "GET", path)
+	if warm.Code != 200 {
+		b.Fatalf("%s: %d", path, warm.Code)
+	}
+	for _, target := range []string{path, fmt.Sprintf("/bench/ceiling?n=%d", warm.Body.Len())} {
+		name := "tile"
+		if target != path {
+			name = "ceiling"
+		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if rec := do(b, s.Handler(), "GET", target); rec.Code != 200 {
+					b.Fatalf("%s: %d", target, rec.Code)
+				}
+			}
+		})
+	}
+}

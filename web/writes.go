@@ -155,7 +155,7 @@ func (s *Server) handleCreateItems(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	schema, _ := layers.ReportSchema(l.ID)
+	schema, _ := l.Schema()
 	upload, file, err := s.importBody(c, body, schema)
 	if err != nil {
 		return err
@@ -236,7 +236,7 @@ func (s *Server) handleReplaceItem(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	schema, _ := layers.ReportSchema(l.ID)
+	schema, _ := l.Schema()
 	d, err := layers.DecodeFeatureBody(body, schema, r.Rules())
 	if err != nil {
 		return err

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -97,7 +98,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.conns, MaxConnsPerHost: c.conns, DisableCompression: true}}
 
 	fmt.Fprintf(out, "\ntroopmap tile load: %d reports, %d connections, %s per row, server pid %d\n\n", c.reports, c.conns, c.duration, srv.cmd.Process.Pid)
-	fmt.Fprintf(out, "%-10s %-5s %10s %9s %9s %9s %9s %8s\n", "run", "zoom", "tiles/s", "p50 ms", "p99 ms", "max ms", "avg KB", "204s")
+	fmt.Fprintf(out, "%-10s %-5s %10s %9s %9s %9s %9s %8s  %s\n", "run", "zoom", "tiles/s", "p50 ms", "p99 ms", "max ms", "avg KB", "204s", "errors")
 	var sizes []int
 	var worstP99 time.Duration
 	for z := c.minZ; z <= c.maxZ; z++ {
@@ -179,6 +180,7 @@ type result struct {
 	lat     []time.Duration
 	sizes   []int
 	empty   int
+	other   map[int]int // answers other than 200 and 204, by status
 	elapsed time.Duration
 }
 
@@ -202,7 +204,11 @@ func (r *result) print(w io.Writer, name, zoom string) {
 		}
 		avg = float64(t) / float64(len(r.sizes)) / 1024
 	}
-	fmt.Fprintf(w, "%-10s %-5s %10.0f %9.2f %9.2f %9.2f %9.1f %8d\n", name, zoom, r.rate(), ms(r.p(50)), ms(r.p(99)), ms(r.lat[len(r.lat)-1]), avg, r.empty)
+	var other []string
+	for _, code := range slices.Sorted(maps.Keys(r.other)) {
+		other = append(other, fmt.Sprintf("%d×%d", r.other[code], code))
+	}
+	fmt.Fprintf(w, "%-10s %-5s %10.0f %9.2f %9.2f %9.2f %9.1f %8d  %s\n", name, zoom, r.rate(), ms(r.p(50)), ms(r.p(99)), ms(r.lat[len(r.lat)-1]), avg, r.empty, strings.Join(other, " "))
 }
 
 func median(xs []int) int {
@@ -217,7 +223,7 @@ func median(xs []int) int {
 // measure runs c.conns workers for c.duration, each requesting next().
 func measure(ctx context.Context, client *http.Client, c config, next func(*rand.Rand) string, hdr http.Header) *result {
 	var mu sync.Mutex
-	res := &result{}
+	res := &result{other: map[int]int{}}
 	deadline := time.Now().Add(c.duration)
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -229,6 +235,7 @@ func measure(ctx context.Context, client *http.Client, c config, next func(*rand
 			var lat []time.Duration
 			var sizes []int
 			empty := 0
+			other := map[int]int{}
 			for time.Now().Before(deadline) && ctx.Err() == nil {
 				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, next(rng), nil)
 				for k, v := range hdr {
@@ -248,13 +255,16 @@ func measure(ctx context.Context, client *http.Client, c config, next func(*rand
 				case http.StatusNoContent:
 					empty++
 				default:
-					fmt.Fprintf(os.Stderr, "loadbench: %s: %d\n", req.URL.Path, resp.StatusCode)
+					other[resp.StatusCode]++
 				}
 			}
 			mu.Lock()
 			res.lat = append(res.lat, lat...)
 			res.sizes = append(res.sizes, sizes...)
 			res.empty += empty
+			for k, v := range other {
+				res.other[k] += v
+			}
 			mu.Unlock()
 		}()
 	}
@@ -289,7 +299,10 @@ type server struct {
 // indexes, with their anonymous views, are built.
 func start(ctx context.Context, bin, file string, out io.Writer) (*server, error) {
 	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--reports", file, "--bench-ceiling",
-		"--max-expensive", "64", "--log-level", "info")
+		"--max-expensive", "64", "--log-level", "info",
+		// One client address makes every request here: the per-address
+		// read limit would measure itself, not tile serving.
+		"--read-rate", "0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

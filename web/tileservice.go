@@ -55,13 +55,13 @@ func (ts *tileService) wire(c *layers.Catalog, anonymous func() (view, bool)) {
 				ts.log.Info("point index built", "layer", id, "n", n, "took", took.Round(time.Millisecond))
 				if v, ok := anonymous(); ok && v.Reader.Hides() {
 					start := time.Now()
-					if ix := ts.viewIndex(context.Background(), l, l.Snapshot(), v); ix != nil {
+					show := func(f *layers.Feature) *layers.Feature { return v.Show(l, f) }
+					if ix := k.ForView(context.Background(), l.Snapshot(), v.Key, show); ix != nil {
 						ts.log.Info("anonymous point index built", "layer", id, "n", ix.Len(), "took", time.Since(start).Round(time.Millisecond))
 					}
 				}
 			}
 			ts.keepers[l.ID] = k
-			k.Refresh()
 		}
 		l.Subscribe(func(ch layers.Change) {
 			ts.invalidate(l, ch)
@@ -69,6 +69,10 @@ func (ts *tileService) wire(c *layers.Catalog, anonymous func() (view, bool)) {
 				k.Refresh()
 			}
 		})
+	}
+	// Builds start once the maps are complete: their callbacks read them.
+	for _, k := range ts.keepers {
+		k.Refresh()
 	}
 }
 

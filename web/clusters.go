@@ -95,7 +95,7 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 	// The reader's point index holds the points as the reader sees them.
 	// Without filters a cell's cluster is a sum over one run of it.
 	coarse := v.Reader.Coarsens()
-	if ix := s.tiles.viewIndex(cx, l, snap, v); ix != nil {
+	if ix := s.tiles.viewIndex(l, snap, v); ix != nil {
 		unfiltered := q.Match == nil && q.Time.Start.IsZero() && q.Time.End.IsZero()
 		for i := range grid.Cells {
 			if err := cx.Err(); err != nil {
@@ -107,14 +107,28 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 				ix.Aggregate(clo, chi, a)
 				continue
 			}
-			es := ix.Range(clo, chi)
-			for j := range es {
-				e := &es[j]
+			ix.Each(clo, chi, func(e *ptindex.Entry) {
 				if e.Overlaps(lo, hi) && (q.Match == nil || q.Match(e.F)) {
 					t := e.StartNs()
 					a.Add(e.QX, e.QY, e.Weight, int(e.Cat), t, t != 0, e.F, 0)
 				}
+			})
+		}
+		others = ix.Others
+	} else if ix := s.tiles.index(l, snap); ix != nil && !coarse {
+		// The reader's view is still being built: the full index, with
+		// the view applied to each point.
+		for i := range grid.Cells {
+			if err := cx.Err(); err != nil {
+				return tl, err
 			}
+			a := &grid.Cells[i]
+			clo, chi := a.Cell.Range()
+			ix.Each(clo, chi, func(e *ptindex.Entry) {
+				if e.Overlaps(lo, hi) {
+					add(a, e.F, e.QX, e.QY, e.Weight, e.Cat, e.StartNs())
+				}
+			})
 		}
 		others = ix.Others
 	} else {

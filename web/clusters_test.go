@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 
 	"troopmap/geo/tile"
@@ -22,6 +23,21 @@ func waitIndex(t testing.TB, s *Server) {
 	for id, k := range s.tiles.keepers {
 		if err := k.Wait(cx); err != nil {
 			t.Fatalf("index of %s: %v", id, err)
+		}
+	}
+	// And anonymous readers' view of each index, so that tests take the
+	// path real requests take.
+	v, ok := s.anonymousView()
+	if !ok {
+		return
+	}
+	for id := range s.tiles.keepers {
+		l := s.tiles.live[id]
+		for s.tiles.viewIndex(l, l.Snapshot(), v) == nil {
+			if cx.Err() != nil {
+				t.Fatalf("anonymous view of %s: %v", id, cx.Err())
+			}
+			time.Sleep(5 * time.Millisecond)
 		}
 	}
 }
@@ -147,6 +163,59 @@ func TestClusterIndexAndScanAgree(t *testing.T) {
 		}
 		if a.Code == 204 && path != "/tiles/incidents/11/1237/713.mvt" {
 			t.Errorf("%s is empty", path)
+		}
+	}
+}
+
+// TestClusterIndexFollowsWrites writes to the incidents layer (creates,
+// moves, deletes) and checks after each write that the point index and the
+// anonymous view follow at once, as deltas, and that cluster tiles drawn
+// from them equal tiles drawn by scanning the R-tree.
+func TestClusterIndexFollowsWrites(t *testing.T) {
+	s, ls := testServer(t, Config{}, 3000)
+	waitIndex(t, s)
+	l := ls[layers.Incidents]
+	var ids []string
+	l.Snapshot().All(func(f *layers.Feature) bool { ids = append(ids, f.ID); return true })
+	k := s.tiles.keepers[layers.Incidents]
+	v, _ := s.anonymousView()
+	paths := []string{"/tiles/incidents/5/19/11.mvt", "/tiles/incidents/7/77/44.mvt", "/tiles/incidents/9/309/178.mvt"}
+	for round := range 12 {
+		snap := l.Snapshot()
+		err := l.Update(func(w *layers.Writer) error {
+			f, _ := snap.Get(ids[(round*37)%len(ids)])
+			switch round % 3 {
+			case 0: // a new report near the line of contact
+				c := *f
+				c.ID = fmt.Sprintf("new-%d", round)
+				c.Geometry = orb.Point{37.9 + float64(round)/100, 48.3}
+				c.Bound = c.Geometry.Bound()
+				return w.Put(&c)
+			case 1: // a report moved
+				c := *f
+				c.Geometry = orb.Point{38.2, 48.1 + float64(round)/100}
+				c.Bound = c.Geometry.Bound()
+				return w.Put(&c)
+			}
+			w.Delete(f.ID)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		snap = l.Snapshot()
+		if k.For(snap) == nil || s.tiles.viewIndex(l, snap, v) == nil {
+			t.Fatalf("round %d: the index did not follow the write at once", round)
+		}
+		for _, path := range paths {
+			s.tiles.noIndex = false
+			a := do(t, s.Handler(), "GET", path, "Cache-Control", "no-cache")
+			s.tiles.noIndex = true
+			b := do(t, s.Handler(), "GET", path, "Cache-Control", "no-cache")
+			s.tiles.noIndex = false
+			if a.Code != b.Code || a.Body.String() != b.Body.String() {
+				t.Fatalf("round %d %s: index %d (%d bytes) and scan %d (%d bytes) differ", round, path, a.Code, a.Body.Len(), b.Code, b.Body.Len())
+			}
 		}
 	}
 }

@@ -54,21 +54,18 @@ func (ts *tileService) wire(c *layers.Catalog, anonymous func() (view, bool)) {
 			k.OnBuilt = func(n int, took time.Duration) {
 				ts.log.Info("point index built", "layer", id, "n", n, "took", took.Round(time.Millisecond))
 				if v, ok := anonymous(); ok && v.Reader.Hides() {
-					start := time.Now()
 					show := func(f *layers.Feature) *layers.Feature { return v.Show(l, f) }
-					if ix := k.ForView(context.Background(), l.Snapshot(), v.Key, show); ix != nil {
-						ts.log.Info("anonymous point index built", "layer", id, "n", ix.Len(), "took", time.Since(start).Round(time.Millisecond))
-					}
+					k.BuildView(context.Background(), l.Snapshot(), v.Key, show)
 				}
+			}
+			k.OnView = func(key string, n int, took time.Duration) {
+				ts.log.Info("point index view built", "layer", id, "audience", key, "n", n, "took", took.Round(time.Millisecond))
 			}
 			ts.keepers[l.ID] = k
 		}
-		l.Subscribe(func(ch layers.Change) {
-			ts.invalidate(l, ch)
-			if k != nil {
-				k.Refresh()
-			}
-		})
+		// The keeper, subscribed first, has the change in its index
+		// before any tile it touches is dropped.
+		l.Subscribe(func(ch layers.Change) { ts.invalidate(l, ch) })
 	}
 	// Builds start once the maps are complete: their callbacks read them.
 	for _, k := range ts.keepers {
@@ -89,7 +86,7 @@ func (ts *tileService) index(l *layers.Layer, s *layers.Snapshot) *ptindex.Index
 
 // viewIndex returns the point index of l's snapshot s as reader v sees it,
 // or nil while it builds.
-func (ts *tileService) viewIndex(cx context.Context, l *layers.Layer, s *layers.Snapshot, v view) *ptindex.Index {
+func (ts *tileService) viewIndex(l *layers.Layer, s *layers.Snapshot, v view) *ptindex.Index {
 	if ts.noIndex || ts.live[l.ID] != l {
 		return nil
 	}
@@ -97,7 +94,7 @@ func (ts *tileService) viewIndex(cx context.Context, l *layers.Layer, s *layers.
 	if !v.Reader.Hides() {
 		return k.For(s)
 	}
-	return k.ForView(cx, s, v.Key, func(f *layers.Feature) *layers.Feature { return v.Show(l, f) })
+	return k.View(s, v.Key, func(f *layers.Feature) *layers.Feature { return v.Show(l, f) })
 }
 
 // clustered reports whether layer l is drawn as clusters at zoom z.

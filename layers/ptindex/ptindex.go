@@ -16,7 +16,6 @@ import (
 	"github.com/paulmach/orb"
 
 	"troopmap/geo"
-	"troopmap/geo/tile"
 	"troopmap/layers"
 )
 
@@ -32,24 +31,26 @@ type Entry struct {
 
 const noTime = math.MinInt64
 
-// Index is an immutable, sorted set of entries for one snapshot version.
+// Index is the immutable set of point entries of one snapshot version: a
+// sorted core with its prefix sums, shared between versions, and the delta
+// of the changes since the core was built.
 type Index struct {
 	Version uint64
-	entries []Entry
+	entries []Entry // the core, in code order
+	sums    sums
+	core    *core
+	delta   *delta // nil when the core is the whole index
 	// Others are the features with a geometry other than a point, in id
 	// order; they are few in report layers and are drawn unclustered.
 	Others []*layers.Feature
-	sums   sums
 }
 
 // Len returns the number of point entries.
-func (ix *Index) Len() int { return len(ix.entries) }
-
-// Range returns the entries whose codes lie in [lo, hi]. The slice is
-// shared and must not be changed.
-func (ix *Index) Range(lo, hi uint64) []Entry {
-	i, j := ix.span(lo, hi)
-	return ix.entries[i:j]
+func (ix *Index) Len() int {
+	if ix.delta == nil {
+		return len(ix.entries)
+	}
+	return len(ix.entries) - len(ix.delta.removed) + len(ix.delta.added)
 }
 
 func cmp(a, b uint64) int {
@@ -117,7 +118,7 @@ type Describe func(f *layers.Feature) (weight float64, cat int8)
 // Build indexes the point features of a snapshot. It checks ctx every few
 // thousand features.
 func Build(ctx context.Context, s *layers.Snapshot, describe Describe) (*Index, error) {
-	ix := &Index{Version: s.Version(), entries: make([]Entry, 0, s.Len())}
+	ix := &Index{Version: s.Version(), entries: make([]Entry, 0, s.Len()), core: &core{version: s.Version()}}
 	var err error
 	i := 0
 	s.All(func(f *layers.Feature) bool {
@@ -132,10 +133,7 @@ func Build(ctx context.Context, s *layers.Snapshot, describe Describe) (*Index, 
 			}
 			return true
 		}
-		qx, qy := tile.Quantize(p)
-		e := Entry{Code: tile.Morton(qx, qy), QX: qx, QY: qy, Start: unixNano(f.Start), End: unixNano(f.End), F: f, Cat: -1}
-		e.Weight, e.Cat = describe(f)
-		ix.entries = append(ix.entries, e)
+		ix.entries = append(ix.entries, entryOf(f, p, describe))
 		return true
 	})
 	if err != nil {
@@ -148,47 +146,79 @@ func Build(ctx context.Context, s *layers.Snapshot, describe Describe) (*Index, 
 	return ix, nil
 }
 
-// Keeper holds the index of one layer's latest snapshot and rebuilds it in
-// the background after changes. It never hands out an index of another
-// version than asked for. It is safe for concurrent use.
+// Keeper holds the index of one layer's latest snapshot. It follows the
+// layer's changes as deltas and rebuilds in the background when a change is
+// too large for that or the delta has grown. It never hands out an index of
+// another version than asked for. It is safe for concurrent use.
 type Keeper struct {
 	layer    *layers.Layer
 	describe Describe
 	cur      atomic.Pointer[Index]
 	mu       sync.Mutex
 	building bool
+	log      []layers.Change // changes seen while a build runs, replayed onto it
 	views    views
-	// OnBuilt, when set before use, is told how long each build took.
+	// OnBuilt, when set before use, is told how long each build took;
+	// OnView likewise for each audience's view.
 	OnBuilt func(n int, took time.Duration)
+	OnView  func(key string, n int, took time.Duration)
 }
 
-// NewKeeper returns a keeper for l; nothing is built until Refresh or For.
+// NewKeeper returns a keeper for l, subscribed to its changes; nothing is
+// built until Refresh or Wait. Like Subscribe, it belongs to start-up
+// wiring and must not run concurrently with writes to l.
 func NewKeeper(l *layers.Layer, describe Describe) *Keeper {
-	return &Keeper{layer: l, describe: describe}
+	k := &Keeper{layer: l, describe: describe}
+	l.Subscribe(k.apply)
+	return k
 }
 
-// For returns the index of snapshot s, or nil when it is not built yet; in
-// that case it starts a background build of the latest snapshot.
+// For returns the index of snapshot s, or nil when there is none yet (the
+// first build runs, or s was published an instant before its change
+// reached the keeper).
 func (k *Keeper) For(s *layers.Snapshot) *Index {
 	if ix := k.cur.Load(); ix != nil && ix.Version == s.Version() {
 		return ix
 	}
-	k.Refresh()
 	return nil
 }
 
-// Refresh starts a background build unless one is running; a build that
-// finishes behind the layer's version starts another.
-func (k *Keeper) Refresh() {
+// apply follows one published change: as a delta when it can, else by a
+// rebuild. It runs in the writer's goroutine, so it only copies the delta.
+func (k *Keeper) apply(ch layers.Change) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.building {
+		k.log = append(k.log, ch)
+	}
+	if cur := k.cur.Load(); cur != nil {
+		if nx, ok := cur.apply(ch, k.describe); ok {
+			k.cur.Store(nx)
+			if nx.delta.size() < maxDelta/2 {
+				return
+			}
+		}
+	}
+	k.startBuild()
+}
+
+// Refresh starts a background build unless one is running or the index is
+// current.
+func (k *Keeper) Refresh() {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if ix := k.cur.Load(); ix != nil && ix.Version == k.layer.Snapshot().Version() && ix.delta == nil {
 		return
 	}
-	if ix := k.cur.Load(); ix != nil && ix.Version == k.layer.Snapshot().Version() {
+	k.startBuild()
+}
+
+func (k *Keeper) startBuild() {
+	if k.building {
 		return
 	}
 	k.building = true
+	k.log = nil
 	go k.build()
 }
 
@@ -197,16 +227,22 @@ func (k *Keeper) build() {
 		s := k.layer.Snapshot()
 		start := time.Now()
 		ix, err := Build(context.Background(), s, k.describe)
-		if err == nil {
+		k.mu.Lock()
+		ok := err == nil
+		// Catch up with what was published during the build.
+		for i := 0; ok && i < len(k.log); i++ {
+			if ch := k.log[i]; ch.Version > ix.Version {
+				ix, ok = ix.apply(ch, k.describe)
+			}
+		}
+		k.log = nil
+		if ok && ix.Version == k.layer.Snapshot().Version() {
 			k.cur.Store(ix)
+			k.building = false
+			k.mu.Unlock()
 			if k.OnBuilt != nil {
 				k.OnBuilt(ix.Len(), time.Since(start))
 			}
-		}
-		k.mu.Lock()
-		if k.layer.Snapshot().Version() == s.Version() {
-			k.building = false
-			k.mu.Unlock()
 			return
 		}
 		k.mu.Unlock()

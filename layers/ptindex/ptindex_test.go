@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,10 +48,7 @@ func describe(f *layers.Feature) (float64, int8) {
 // addEach is the reference: every entry of the range added one by one.
 func addEach(ix *Index, lo, hi uint64) tile.Agg {
 	var a tile.Agg
-	for _, e := range ix.Range(lo, hi) {
-		s := e.StartNs()
-		a.Add(e.QX, e.QY, e.Weight, int(e.Cat), s, s != 0, e.F, 0)
-	}
+	ix.Each(lo, hi, func(e *Entry) { e.addTo(&a) })
 	return a
 }
 
@@ -160,23 +158,24 @@ func TestViewHidesAndMoves(t *testing.T) {
 	}
 }
 
-// TestForViewBuildsOncePerAudience checks that the keeper shares one view
-// per audience and index version and rebuilds after a change.
-func TestForViewBuildsOncePerAudience(t *testing.T) {
+// TestViewsBuildOncePerAudience checks that the keeper shares one view per
+// audience, answers nil (never a wrong view) until it is built, and follows
+// later changes without rebuilding it.
+func TestViewsBuildOncePerAudience(t *testing.T) {
 	l, _ := testIndex(t, 1000)
 	k := NewKeeper(l, describe)
 	ctx := context.Background()
 	if err := k.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	calls := 0
-	show := func(f *layers.Feature) *layers.Feature { calls++; return f }
-	a := k.ForView(ctx, l.Snapshot(), "public-x", show)
-	b := k.ForView(ctx, l.Snapshot(), "public-x", show)
-	if a == nil || a != b || calls != 1000 {
-		t.Fatalf("two calls gave %p and %p after %d shows; want one shared build of 1000", a, b, calls)
+	var calls atomic.Int64
+	show := func(f *layers.Feature) *layers.Feature { calls.Add(1); return f }
+	a := k.BuildView(ctx, l.Snapshot(), "public-x", show)
+	b := k.View(l.Snapshot(), "public-x", show)
+	if a == nil || a != b || calls.Load() != 1000 {
+		t.Fatalf("two calls gave %p and %p after %d shows; want one shared build of 1000", a, b, calls.Load())
 	}
-	if c := k.ForView(ctx, l.Snapshot(), "public-y", show); c == a {
+	if c := k.BuildView(ctx, l.Snapshot(), "public-y", show); c == a {
 		t.Fatal("another audience got the same view")
 	}
 	if err := l.Update(func(w *layers.Writer) error {
@@ -184,12 +183,111 @@ func TestForViewBuildsOncePerAudience(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	d := k.View(l.Snapshot(), "public-x", show)
+	if d == nil || d == a || d.Len() != 1001 || d.Version != l.Snapshot().Version() {
+		t.Fatalf("after a change the view did not follow it: %v", d)
+	}
+	if calls.Load() != 2001 {
+		t.Fatalf("following one change took %d shows, want 1", calls.Load()-2000)
+	}
+}
+
+// TestDeltasMatchARebuild applies random creates, moves, edits and deletes
+// one by one and checks after each batch that the kept index and an
+// audience's view of it give every cell what a fresh build gives.
+func TestDeltasMatchARebuild(t *testing.T) {
+	l, _ := testIndex(t, 3000)
+	k := NewKeeper(l, describe)
+	ctx := context.Background()
 	if err := k.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	d := k.ForView(ctx, l.Snapshot(), "public-x", show)
-	if d == nil || d == a || d.Len() != 1001 {
-		t.Fatalf("after a change the view was not rebuilt: %v points", d.Len())
+	show := func(f *layers.Feature) *layers.Feature {
+		switch f.Properties["cat"].(float64) {
+		case 0:
+			return nil
+		case 1:
+			c := *f
+			p := f.Geometry.(orb.Point)
+			c.Geometry = orb.Point{float64(int(p[0]*10)) / 10, float64(int(p[1]*10)) / 10}
+			return &c
+		}
+		return f
+	}
+	k.BuildView(ctx, l.Snapshot(), "v", show)
+	rng := rand.New(rand.NewPCG(5, 6))
+	var ids []string
+	l.Snapshot().All(func(f *layers.Feature) bool { ids = append(ids, f.ID); return true })
+	compare := func(round int) {
+		t.Helper()
+		snap := l.Snapshot()
+		kept := k.For(snap)
+		if kept == nil {
+			t.Fatalf("round %d: no index for version %d", round, snap.Version())
+		}
+		if kept.delta == nil {
+			t.Fatalf("round %d: the changes were not applied as a delta", round)
+		}
+		fresh, err := Build(ctx, snap, describe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keptView := k.View(snap, "v", show)
+		freshView, _ := fresh.View(ctx, show)
+		if keptView == nil {
+			t.Fatalf("round %d: no view", round)
+		}
+		for _, pair := range [][2]*Index{{kept, fresh}, {keptView, freshView}} {
+			if pair[0].Len() != pair[1].Len() {
+				t.Fatalf("round %d: %d points kept, %d in a fresh build", round, pair[0].Len(), pair[1].Len())
+			}
+			for _, z := range []uint32{2, 6, 9, 12} {
+				for _, c := range []orb.Point{{37.8, 48.0}, {36.2, 50.0}, {34.1, 45.0}} {
+					qx, qy := tile.Quantize(c)
+					cell := tile.CellOf(qx, qy, z)
+					for dx := uint32(0); dx < 2; dx++ {
+						lo, hi := tile.Cell{Z: z, X: cell.X + dx, Y: cell.Y}.Range()
+						var got, want tile.Agg
+						pair[0].Aggregate(lo, hi, &got)
+						pair[1].Aggregate(lo, hi, &want)
+						if got.N != want.N || got.Sum != want.Sum || got.Counts != want.Counts || got.Latest != want.Latest ||
+							(got.N > 0 && got.Centroid() != want.Centroid()) {
+							t.Fatalf("round %d z%d: kept N=%d sum=%v latest=%d, fresh N=%d sum=%v latest=%d",
+								round, z, got.N, got.Sum, got.Latest, want.N, want.Sum, want.Latest)
+						}
+						if got.N == 1 && got.First.(*layers.Feature).ID != want.First.(*layers.Feature).ID {
+							t.Fatalf("round %d: single point %v, fresh %v", round, got.First, want.First)
+						}
+					}
+				}
+			}
+		}
+	}
+	for round := range 30 {
+		if err := l.Update(func(w *layers.Writer) error {
+			for range 1 + rng.IntN(20) {
+				id := ids[rng.IntN(len(ids))]
+				switch op := rng.IntN(4); op {
+				case 0: // delete
+					w.Delete(id)
+				default: // create, or replace with a new position and weight
+					if op == 1 {
+						id = fmt.Sprintf("n%d-%d", round, rng.IntN(1e6))
+						ids = append(ids, id)
+					}
+					p := orb.Point{37.8 + rng.NormFloat64()*0.5, 48.0 + rng.NormFloat64()*0.3}
+					f := layers.NewFeature(id, p, map[string]any{"w": float64(rng.IntN(100)), "cat": float64(rng.IntN(9)) - 1})
+					f.Start = time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(rng.IntN(1e6)) * time.Minute)
+					if err := w.Put(f); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		compare(round)
 	}
 }
 

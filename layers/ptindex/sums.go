@@ -106,21 +106,37 @@ func (ix *Index) span(lo, hi uint64) (int, int) {
 	return i, i + j
 }
 
-// Aggregate adds every entry with a code in [lo, hi] to a, in time
-// logarithmic in the index size. It is what a pass adding each entry with
-// a.Add would give (payload: the first entry's feature).
+// Aggregate adds every entry with a code in [lo, hi] to a: what a pass
+// adding each entry with a.Add would give. Over the core it takes time
+// logarithmic in the index size; a range that lost core entries since the
+// build is added entry by entry.
 func (ix *Index) Aggregate(lo, hi uint64, a *tile.Agg) {
-	i, j := ix.span(lo, hi)
-	if i == j {
+	d := ix.delta
+	if d != nil && len(inRange(d.removed, lo, hi)) > 0 {
+		ix.Each(lo, hi, func(e *Entry) { e.addTo(a) })
 		return
 	}
-	s := &ix.sums
-	var counts [8]int
-	for c, p := range s.cats {
-		if p != nil {
-			counts[c] = int(p[j] - p[i])
+	if i, j := ix.span(lo, hi); i < j {
+		s := &ix.sums
+		var counts [8]int
+		for c, p := range s.cats {
+			if p != nil {
+				counts[c] = int(p[j] - p[i])
+			}
+		}
+		t := ix.latest(i, j)
+		a.AddRun(j-i, s.sx[j]-s.sx[i], s.sy[j]-s.sy[i], s.w[j]-s.w[i], counts, t, t != noTime, ix.entries[i].F)
+	}
+	if d != nil {
+		es := inRange(d.added, lo, hi)
+		for k := range es {
+			es[k].addTo(a)
 		}
 	}
-	t := ix.latest(i, j)
-	a.AddRun(j-i, s.sx[j]-s.sx[i], s.sy[j]-s.sy[i], s.w[j]-s.w[i], counts, t, t != noTime, ix.entries[i].F)
+}
+
+// addTo adds the entry to a cluster aggregate.
+func (e *Entry) addTo(a *tile.Agg) {
+	t := e.StartNs()
+	a.Add(e.QX, e.QY, e.Weight, int(e.Cat), t, t != 0, e.F, 0)
 }

@@ -325,7 +325,7 @@ func start(ctx context.Context, bin, file string, out io.Writer) (*server, error
 			ready = true
 			logf(out, "server ready after %s (%s)", time.Since(loadStart).Round(time.Millisecond), line)
 		}
-		if strings.Contains(line, `msg="point index built"`) || strings.Contains(line, `msg="anonymous point index built"`) {
+		if strings.Contains(line, `msg="point index built"`) || strings.Contains(line, `msg="point index view built"`) {
 			indexes++
 			logf(out, "%s", line)
 		}

@@ -166,7 +166,7 @@ func TestAsOf(t *testing.T) {
 	}
 
 	// Tiles: the past tile differs from today's and is cacheable forever.
-	tl := maptile.At(orb.Point{37.0, 48.5}, 14)
+	tl := maptile.At(orb.Point{37.0, 48.5}, DefaultClusterMaxZoom)
 	tilePath := fmt.Sprintf("/tiles/troop-concentrations/%d/%d/%d.mvt", tl.Z, tl.X, tl.Y)
 	count := func(rec *httptest.ResponseRecorder) int {
 		if rec.Code == 204 {

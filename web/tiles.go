@@ -30,7 +30,7 @@ type TileConfig struct {
 	// CacheBytes bounds the in-memory tile cache; 0: 256 MiB; <0: none.
 	CacheBytes int64
 	// ClusterMaxZoom: point report layers are clustered at zooms below it;
-	// 0: 14; <0: never; at most 21 (cluster ids name cells down to z24).
+	// 0: DefaultClusterMaxZoom; <0: never; at most 21 (cluster ids name cells down to z24).
 	ClusterMaxZoom int
 	// MaxBytes and MaxFeatures are the per-tile budgets; 0: 500 KB and
 	// 50,000 features.
@@ -49,11 +49,16 @@ func (c TileConfig) withDefaults() TileConfig {
 		c.CacheBytes = 256 << 20
 	}
 	if c.ClusterMaxZoom == 0 {
-		c.ClusterMaxZoom = 14
+		c.ClusterMaxZoom = DefaultClusterMaxZoom
 	}
 	c.ClusterMaxZoom = min(c.ClusterMaxZoom, tile.MaxCellZoom-tile.CellShift)
 	return c
 }
+
+// DefaultClusterMaxZoom is the report layers' max zoom: as with MapLibre's
+// clustered GeoJSON sources, points are clustered at every zoom below the
+// source's max zoom and drawn one by one at it (and when overzoomed).
+const DefaultClusterMaxZoom = 16
 
 const mvtType = "application/vnd.mapbox-vector-tile"
 

@@ -68,7 +68,7 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	fs.StringVar(&c.CORSOrigins, "cors-origins", e.envOr("TROOPMAP_CORS_ORIGINS", "*"), "comma-separated origins allowed to GET from browsers; * for any, empty for none (env TROOPMAP_CORS_ORIGINS)")
 	fs.StringVar(&c.Tiles.CacheControl, "tile-cache-control", e.envOr("TROOPMAP_TILE_CACHE_CONTROL", "no-cache"), "Cache-Control of tiles, TileJSON and the style (env TROOPMAP_TILE_CACHE_CONTROL)")
 	fs.Int64Var(&c.TileCacheMB, "tile-cache-mb", envInt64(e, "TROOPMAP_TILE_CACHE_MB", 256), "memory for encoded tiles, in MiB; 0 turns the cache off (env TROOPMAP_TILE_CACHE_MB)")
-	fs.IntVar(&c.Tiles.ClusterMaxZoom, "cluster-max-zoom", int(envInt64(e, "TROOPMAP_CLUSTER_MAX_ZOOM", 14)), "point reports are clustered in tiles below this zoom; 0 turns clustering off (env TROOPMAP_CLUSTER_MAX_ZOOM)")
+	fs.IntVar(&c.Tiles.ClusterMaxZoom, "cluster-max-zoom", int(envInt64(e, "TROOPMAP_CLUSTER_MAX_ZOOM", web.DefaultClusterMaxZoom)), "point reports are clustered in tiles below this zoom (default: the report layers' max zoom); 0 turns clustering off (env TROOPMAP_CLUSTER_MAX_ZOOM)")
 	fs.BoolVar(&c.Tiles.BenchCeiling, "bench-ceiling", false, "serve GET /bench/ceiling?n=BYTES from a fixed in-memory slice, for the load benchmark (cmd/loadbench)")
 	if v := e.getenv("TROOPMAP_MAX_SPEED_KMH"); v != "" {
 		if err := fs.Set("max-speed-kmh", v); err != nil {

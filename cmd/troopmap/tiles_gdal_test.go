@@ -16,6 +16,7 @@ import (
 	"github.com/paulmach/orb/maptile"
 
 	"troopmap/geo/tile"
+	"troopmap/web"
 )
 
 // GDAL's MVT driver, an independent decoder, reads tiles from the real
@@ -105,7 +106,7 @@ func testTilesMatchFeaturesAPI(t *testing.T, s *realServer) {
 	checked := 0
 	for i := 0; i < len(all.Features) && checked < 12; i += len(all.Features) / 6 {
 		c := all.Features[i].Geometry.Coordinates
-		for _, z := range []maptile.Zoom{14, 15} {
+		for _, z := range []maptile.Zoom{web.DefaultClusterMaxZoom} { // drawn one by one
 			tl := maptile.At(orb.Point{c[0], c[1]}, z)
 			b := tile.BufferedBound(tl)
 			bbox := fmt.Sprintf("%.12f,%.12f,%.12f,%.12f", b.Min[0], b.Min[1], b.Max[0], b.Max[1])

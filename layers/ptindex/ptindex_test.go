@@ -311,3 +311,32 @@ func BenchmarkClusterCell(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFollowWrite measures what one written report costs the index:
+// "delta" applies the change as the keeper does after each write, "rebuild"
+// is the baseline, building the index of the new snapshot from scratch.
+func BenchmarkFollowWrite(b *testing.B) {
+	l, ix := testIndex(b, 500_000)
+	var f *layers.Feature
+	l.Snapshot().All(func(x *layers.Feature) bool { f = x; return false })
+	moved := *f
+	moved.Geometry = orb.Point{37.5, 48.2}
+	moved.Bound = moved.Geometry.Bound()
+	ch := layers.Change{Layer: l.ID, Version: ix.Version + 1, Old: []*layers.Feature{f}, New: []*layers.Feature{&moved}}
+	b.Run("delta", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok := ix.apply(ch, describe); !ok {
+				b.Fatal("not applied")
+			}
+		}
+	})
+	b.Run("rebuild", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Build(context.Background(), l.Snapshot(), describe); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -18,14 +18,19 @@ type UploadRules struct {
 	Geometry geo.GeometryRules
 	// MaxBatch is the most features one FeatureCollection may hold.
 	MaxBatch int
+	// MaxFeatureBytes is the largest JSON text of one feature (of each
+	// member of the body outside "features"); 0 means
+	// DefaultMaxFeatureBytes.
+	MaxFeatureBytes int64
 }
 
-// DefaultUploadRules: the default area of interest, 10,000 positions per
-// feature and batches of up to 50,000 features.
+// DefaultUploadRules: the default area of interest, 10,000 positions and
+// 2 MiB per feature and batches of up to 50,000 features.
 func DefaultUploadRules() UploadRules {
 	return UploadRules{
-		Geometry: geo.GeometryRules{MaxVertices: 10000, Area: AreaOfInterest(), HasArea: true},
-		MaxBatch: 50000,
+		Geometry:        geo.GeometryRules{MaxVertices: 10000, Area: AreaOfInterest(), HasArea: true},
+		MaxBatch:        50000,
+		MaxFeatureBytes: DefaultMaxFeatureBytes,
 	}
 }
 
@@ -41,86 +46,16 @@ type Draft struct {
 // FeatureCollection of reports. batch says which it was. A body that is not
 // JSON gives an EINVALID error; a JSON body that breaks RFC 7946 or the schema
 // gives EUNPROCESSABLE with one FieldError per defect (pointers into the
-// body); a collection over rules.MaxBatch gives ETOOLARGE. Either every
-// feature is returned or none.
+// body); a collection over rules.MaxBatch or a feature over
+// rules.MaxFeatureBytes gives ETOOLARGE. Either every feature is returned or
+// none. See DecodeUploadReader, which it calls.
 func DecodeUpload(ctx context.Context, body []byte, schema Schema, rules UploadRules) (drafts []Draft, batch bool, err error) {
-	v, err := decodeBody(body)
-	if err != nil {
-		return nil, false, err
-	}
-	obj, ok := v.(map[string]any)
-	if !ok {
-		return nil, false, unprocessable(0, 0, []FieldError{{Pointer: "", Message: "body must be a GeoJSON Feature or FeatureCollection object"}})
-	}
-	switch obj["type"] {
-	case "Feature":
-		d, errs := decodeFeature(obj, "", schema, rules)
-		if len(errs) > 0 {
-			return nil, false, unprocessable(1, 0, errs)
-		}
-		return []Draft{d}, false, nil
-	case "FeatureCollection":
-	default:
-		return nil, false, unprocessable(0, 0, []FieldError{{Pointer: "/type", Message: `type must be "Feature" or "FeatureCollection"`}})
-	}
-	fs, ok := obj["features"].([]any)
-	if !ok {
-		return nil, true, unprocessable(0, 0, []FieldError{{Pointer: "/features", Message: "a FeatureCollection needs a features array"}})
-	}
-	if len(fs) == 0 {
-		return nil, true, unprocessable(0, 0, []FieldError{{Pointer: "/features", Message: "the FeatureCollection has no features"}})
-	}
-	if rules.MaxBatch > 0 && len(fs) > rules.MaxBatch {
-		msg := fmt.Sprintf("a batch may hold at most %d features; this one has %d: split it", rules.MaxBatch, len(fs))
-		return nil, true, &Error{Code: ETOOLARGE, Message: msg, Details: []FieldError{{Pointer: "/features", Message: msg}}}
-	}
-	drafts = make([]Draft, 0, len(fs))
-	var all []FieldError
-	bad := 0
-	for i, x := range fs {
-		if i&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, true, err
-			}
-		}
-		ptr := fmt.Sprintf("/features/%d", i)
-		fo, ok := x.(map[string]any)
-		if !ok {
-			all = append(all, FieldError{Pointer: ptr, Message: "must be a GeoJSON Feature object"})
-			bad++
-			continue
-		}
-		d, errs := decodeFeature(fo, ptr, schema, rules)
-		if len(errs) > 0 {
-			bad++
-			if len(all) < maxErrors {
-				all = append(all, errs...)
-			}
-			continue
-		}
-		drafts = append(drafts, d)
-	}
-	if bad > 0 {
-		return nil, true, unprocessable(bad, len(fs), all)
-	}
-	return drafts, true, nil
+	return DecodeUploadReader(ctx, bytes.NewReader(body), schema, rules)
 }
 
 // DecodeFeatureBody parses and validates a single Feature (a PUT body).
 func DecodeFeatureBody(body []byte, schema Schema, rules UploadRules) (Draft, error) {
-	v, err := decodeBody(body)
-	if err != nil {
-		return Draft{}, err
-	}
-	obj, ok := v.(map[string]any)
-	if !ok || obj["type"] != "Feature" {
-		return Draft{}, unprocessable(0, 0, []FieldError{{Pointer: "/type", Message: `body must be a GeoJSON object with type "Feature"`}})
-	}
-	d, errs := decodeFeature(obj, "", schema, rules)
-	if len(errs) > 0 {
-		return Draft{}, unprocessable(1, 0, errs)
-	}
-	return d, nil
+	return DecodeFeatureReader(context.Background(), bytes.NewReader(body), schema, rules)
 }
 
 // DecodeJSON parses a request body as JSON, keeping numbers as json.Number

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"strings"
 
@@ -28,22 +29,30 @@ const (
 func importTypes() []string { return []string{mimeCSV, mimeKML, mimeKMZ} }
 
 // importBody returns the GeoJSON body to validate for a request: the body
-// itself for GeoJSON, or the decoded import with the batch that places its
-// features in the file.
-func (s *Server) importBody(c echo.Context, body []byte, schema layers.Schema) ([]byte, *formats.Batch, error) {
+// itself, still unread, for GeoJSON (it is decoded as it streams in), or the
+// decoded import with the batch that places its features in the file.
+func (s *Server) importBody(c echo.Context, body io.Reader, schema layers.Schema) (io.Reader, *formats.Batch, error) {
 	mt, _, _ := mime.ParseMediaType(c.Request().Header.Get("Content-Type"))
+	switch mt {
+	case mimeCSV, mimeKML, mimeKMZ:
+	default:
+		return body, nil, nil
+	}
+	// Files are read whole (within the body limit) before decoding, so that
+	// a body over the limit is a 413 rather than a broken file.
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		return nil, nil, err
+	}
 	var b *formats.Batch
-	var err error
 	cx := ctx(c)
 	switch mt {
 	case mimeCSV:
-		b, err = formats.DecodeCSV(cx, bytes.NewReader(body), schema)
+		b, err = formats.DecodeCSV(cx, bytes.NewReader(raw), schema)
 	case mimeKML:
-		b, err = formats.DecodeKML(cx, bytes.NewReader(body), schema)
+		b, err = formats.DecodeKML(cx, bytes.NewReader(raw), schema)
 	case mimeKMZ:
-		b, err = formats.DecodeKMZ(cx, bytes.NewReader(body), int64(len(body)), s.limits.MaxBodyBytes, schema)
-	default:
-		return body, nil, nil
+		b, err = formats.DecodeKMZ(cx, bytes.NewReader(raw), int64(len(raw)), s.limits.MaxBodyBytes, schema)
 	}
 	if err != nil {
 		return nil, nil, err
@@ -52,7 +61,7 @@ func (s *Server) importBody(c echo.Context, body []byte, schema layers.Schema) (
 	if err != nil {
 		return nil, nil, fmt.Errorf("import to GeoJSON: %w", err)
 	}
-	return gj, b, nil
+	return bytes.NewReader(gj), b, nil
 }
 
 // placeErrors rewrites the JSON pointers of a refused import's errors as

@@ -97,8 +97,9 @@ func (s *Server) isExpensive(r *http.Request) bool {
 	q := r.URL.Query()
 	switch r.Method {
 	case http.MethodPost, http.MethodPut, http.MethodPatch:
-		// Decoding an upload costs about ten times its size in memory, so
-		// large (or unannounced, chunked) bodies share the same cap.
+		// Uploads are decoded as they stream in, but validating and holding
+		// many features still costs CPU and memory in proportion, so large
+		// (or unannounced, chunked) bodies share the same cap.
 		return r.ContentLength < 0 || r.ContentLength > largeBody
 	}
 	if strings.HasPrefix(p, "/collections/") && strings.HasSuffix(p, "/items") && r.Method == http.MethodGet {

@@ -106,17 +106,39 @@ func requireType(c echo.Context, accepted ...string) error {
 	return layers.Errorf(layers.EUNSUPPORTED, "Content-Type %q is not accepted here; send %s", ct, strings.Join(accepted, " or "))
 }
 
-// readBody reads the request body up to the configured limit.
-func (s *Server) readBody(c echo.Context) ([]byte, error) {
-	req := c.Request()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), req.Body, s.limits.MaxBodyBytes))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, layers.Errorf(layers.ETOOLARGE, "request body is larger than the limit of %d bytes; split the upload into smaller batches", s.limits.MaxBodyBytes)
-	} else if err != nil {
-		return nil, layers.Errorf(layers.EINVALID, "reading request body: %v", err)
+// readBody reads the whole request body up to limit bytes (at most the
+// configured body limit).
+func (s *Server) readBody(c echo.Context, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(s.bodyReader(c, limit))
+	if err != nil {
+		return nil, err
 	}
 	return body, nil
+}
+
+// bodyReader is the request body cut at limit bytes (at most the configured
+// body limit), with read errors turned into domain errors: 413 past the
+// limit, 400 for a broken connection.
+func (s *Server) bodyReader(c echo.Context, limit int64) io.Reader {
+	limit = min(limit, s.limits.MaxBodyBytes)
+	return &limitedBody{r: http.MaxBytesReader(c.Response(), c.Request().Body, limit), limit: limit}
+}
+
+type limitedBody struct {
+	r     io.Reader
+	limit int64
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	var mbe *http.MaxBytesError
+	switch {
+	case err == nil || err == io.EOF:
+		return n, err
+	case errors.As(err, &mbe):
+		return n, layers.Errorf(layers.ETOOLARGE, "request body is larger than the limit of %d bytes; split the upload into smaller batches", b.limit)
+	}
+	return n, layers.Errorf(layers.EINVALID, "reading request body: %v", err)
 }
 
 // writeFeature answers with one report as the reader may see it.
@@ -151,27 +173,28 @@ func (s *Server) handleCreateItems(c echo.Context) error {
 	if err := requireType(c, append([]string{mediaGeoJSON, mediaJSON}, importTypes()...)...); err != nil {
 		return err
 	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
+	key := c.Request().Header.Get("Idempotency-Key")
+	if len(key) > 255 {
+		return layers.Errorf(layers.EINVALID, "header Idempotency-Key: at most 255 characters")
+	}
+	body := s.bodyReader(c, s.limits.MaxBodyBytes)
+	// The key's request hash covers the body as sent, hashed as it is read.
+	h := sha256.New()
+	if key != "" {
+		fmt.Fprintf(h, "POST %s\n", l.ID)
+		body = io.TeeReader(body, h)
 	}
 	schema, _ := l.Schema()
 	upload, file, err := s.importBody(c, body, schema)
 	if err != nil {
 		return err
 	}
-	drafts, batch, err := layers.DecodeUpload(ctx(c), upload, schema, r.Rules())
+	drafts, batch, err := layers.DecodeUploadReader(ctx(c), upload, schema, r.Rules())
 	if err != nil {
 		return placeErrors(ctx(c), err, file)
 	}
 	var idem *layers.IdempotencyRequest
-	if key := c.Request().Header.Get("Idempotency-Key"); key != "" {
-		if len(key) > 255 {
-			return layers.Errorf(layers.EINVALID, "header Idempotency-Key: at most 255 characters")
-		}
-		h := sha256.New()
-		fmt.Fprintf(h, "POST %s\n", l.ID)
-		h.Write(body)
+	if key != "" {
 		idem = &layers.IdempotencyRequest{Key: key, RequestHash: hex.EncodeToString(h.Sum(nil))}
 	}
 	res, err := r.Create(ctx(c), actor, l.ID, drafts, batch, idem)
@@ -232,12 +255,8 @@ func (s *Server) handleReplaceItem(c echo.Context) error {
 	if err := requireType(c, mediaGeoJSON, mediaJSON); err != nil {
 		return err
 	}
-	body, err := s.readBody(c)
-	if err != nil {
-		return err
-	}
 	schema, _ := l.Schema()
-	d, err := layers.DecodeFeatureBody(body, schema, r.Rules())
+	d, err := layers.DecodeFeatureReader(ctx(c), s.bodyReader(c, s.limits.MaxBodyBytes), schema, r.Rules())
 	if err != nil {
 		return err
 	}
@@ -262,7 +281,9 @@ func (s *Server) handlePatchItem(c echo.Context) error {
 	if err := requireType(c, mediaMergePatch, mediaJSON); err != nil {
 		return err
 	}
-	body, err := s.readBody(c)
+	// A patch changes one report, so it gets one feature's byte limit:
+	// it is decoded whole.
+	body, err := s.readBody(c, r.Rules().MaxFeatureBytes)
 	if err != nil {
 		return err
 	}

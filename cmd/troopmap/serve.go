@@ -42,6 +42,7 @@ type serveConfig struct {
 	AOI               string
 	MaxVertices       int
 	MaxBatch          int
+	MaxFeatureBytes   int64
 	IdempotencyTTL    time.Duration
 	Access            accessConfig // see access.go
 }
@@ -80,6 +81,7 @@ func parseServe(e *env, args []string) (serveConfig, error) {
 	fs.StringVar(&c.AOI, "aoi", e.envOr("TROOPMAP_AOI", fmt.Sprintf("%g,%g,%g,%g", aoi[0], aoi[1], aoi[2], aoi[3])), "area of interest west,south,east,north that every uploaded position must lie in (env TROOPMAP_AOI)")
 	fs.IntVar(&c.MaxVertices, "max-vertices", int(envInt64(e, "TROOPMAP_MAX_VERTICES", 10000)), "most positions in one uploaded feature (env TROOPMAP_MAX_VERTICES)")
 	fs.IntVar(&c.MaxBatch, "max-batch", int(envInt64(e, "TROOPMAP_MAX_BATCH", 50000)), "most features in one uploaded FeatureCollection (env TROOPMAP_MAX_BATCH)")
+	fs.Int64Var(&c.MaxFeatureBytes, "max-feature-bytes", envInt64(e, "TROOPMAP_MAX_FEATURE_BYTES", layers.DefaultMaxFeatureBytes), "largest JSON text of one uploaded feature, in bytes (also the limit of a PATCH body); a larger one gets 413 (env TROOPMAP_MAX_FEATURE_BYTES)")
 	fs.DurationVar(&c.IdempotencyTTL, "idempotency-ttl", layers.DefaultIdempotencyTTL, "how long an upload's Idempotency-Key is remembered; a key older than this counts as new (env TROOPMAP_IDEMPOTENCY_TTL)")
 	if v := e.getenv("TROOPMAP_IDEMPOTENCY_TTL"); v != "" {
 		if err := fs.Set("idempotency-ttl", v); err != nil {
@@ -143,10 +145,10 @@ func (c serveConfig) uploadRules() (layers.UploadRules, error) {
 	}
 	bd := b.Bounds()[0]
 	r.Geometry.Area = [4]float64{bd.Min[0], bd.Min[1], bd.Max[0], bd.Max[1]}
-	if c.MaxVertices < 1 || c.MaxBatch < 1 {
-		return r, fmt.Errorf("-max-vertices and -max-batch must be positive")
+	if c.MaxVertices < 1 || c.MaxBatch < 1 || c.MaxFeatureBytes < 1 {
+		return r, fmt.Errorf("-max-vertices, -max-batch and -max-feature-bytes must be positive")
 	}
-	r.Geometry.MaxVertices, r.MaxBatch = c.MaxVertices, c.MaxBatch
+	r.Geometry.MaxVertices, r.MaxBatch, r.MaxFeatureBytes = c.MaxVertices, c.MaxBatch, c.MaxFeatureBytes
 	return r, nil
 }
 

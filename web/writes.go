@@ -106,9 +106,14 @@ func requireType(c echo.Context, accepted ...string) error {
 	return layers.Errorf(layers.EUNSUPPORTED, "Content-Type %q is not accepted here; send %s", ct, strings.Join(accepted, " or "))
 }
 
-// readBody reads the whole request body up to limit bytes (at most the
+// readBody reads the whole request body up to the configured limit.
+func (s *Server) readBody(c echo.Context) ([]byte, error) {
+	return s.readBodyLimit(c, s.limits.MaxBodyBytes)
+}
+
+// readBodyLimit reads the whole request body up to limit bytes (at most the
 // configured body limit).
-func (s *Server) readBody(c echo.Context, limit int64) ([]byte, error) {
+func (s *Server) readBodyLimit(c echo.Context, limit int64) ([]byte, error) {
 	body, err := io.ReadAll(s.bodyReader(c, limit))
 	if err != nil {
 		return nil, err
@@ -283,7 +288,7 @@ func (s *Server) handlePatchItem(c echo.Context) error {
 	}
 	// A patch changes one report, so it gets one feature's byte limit:
 	// it is decoded whole.
-	body, err := s.readBody(c, r.Rules().MaxFeatureBytes)
+	body, err := s.readBodyLimit(c, r.Rules().MaxFeatureBytes)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,11 +24,25 @@ import (
 // dropped.
 const clientBuffer = 64
 
+// replayEvents is how many recent events the hub keeps (whole commits, and
+// always the latest commit) for clients that reconnect with Last-Event-ID.
+const replayEvents = 4096
+
+// Event ids are "<commit>-<index in the commit>". Commit numbers start at
+// the hub's start time in microseconds, so that they keep rising across
+// restarts and an id from an earlier run is recognised as older than
+// anything held.
+
 type hub struct {
-	mu      sync.Mutex
-	clients map[*sseClient]struct{}
-	closed  bool
-	seq     uint64
+	mu        sync.Mutex
+	clients   map[*sseClient]struct{}
+	closed    bool
+	base      uint64       // commit number before the first commit
+	seq       uint64       // the latest commit's number
+	ring      []eventBatch // the latest commits, oldest first
+	ringSize  int          // events in ring
+	dropped   eventBatch   // the last commit to leave the ring: its seq, and its size in from
+	replayCap int          // replayEvents, or less in tests
 }
 
 type sseClient struct {
@@ -36,9 +53,13 @@ type sseClient struct {
 type eventBatch struct {
 	seq    uint64
 	events []layers.Event
+	from   int // the first event to send (a replay may start inside a commit)
 }
 
-func newHub() *hub { return &hub{clients: map[*sseClient]struct{}{}} }
+func newHub() *hub {
+	base := uint64(time.Now().UnixMicro())
+	return &hub{clients: map[*sseClient]struct{}{}, base: base, seq: base, replayCap: replayEvents}
+}
 
 // publish is called by the reports service after each commit. It never
 // blocks: full clients are dropped.
@@ -47,6 +68,14 @@ func (h *hub) publish(evs []layers.Event) {
 	defer h.mu.Unlock()
 	h.seq++
 	b := eventBatch{seq: h.seq, events: evs}
+	h.ring = append(h.ring, b)
+	h.ringSize += len(evs)
+	for len(h.ring) > 1 && h.ringSize > h.replayCap {
+		h.ringSize -= len(h.ring[0].events)
+		h.dropped = eventBatch{seq: h.ring[0].seq, from: len(h.ring[0].events)}
+		h.ring[0] = eventBatch{} // let the features go
+		h.ring = h.ring[1:]
+	}
 	for c := range h.clients {
 		select {
 		case c.ch <- b:
@@ -58,14 +87,71 @@ func (h *hub) publish(evs []layers.Event) {
 }
 
 func (h *hub) join() (*sseClient, bool) {
+	c, _, _, ok := h.joinAfter("")
+	return c, ok
+}
+
+// joinAfter registers a client that has seen the events up to lastID (a
+// Last-Event-ID; "" for a new client). It returns, atomically with joining,
+// the events since then, or reset when they are no longer held (too old,
+// from an earlier run, or an id this hub never gave out) together with the
+// id of the latest event, from which the client carries on.
+func (h *hub) joinAfter(lastID string) (c *sseClient, replay []eventBatch, reset string, ok bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
-		return nil, false
+		return nil, nil, "", false
 	}
-	c := &sseClient{ch: make(chan eventBatch, clientBuffer), gone: make(chan struct{})}
+	c = &sseClient{ch: make(chan eventBatch, clientBuffer), gone: make(chan struct{})}
 	h.clients[c] = struct{}{}
-	return c, true
+	if lastID == "" {
+		return c, nil, "", true
+	}
+	covered := h.seq + 1 // the oldest commit held
+	if len(h.ring) > 0 {
+		covered = h.ring[0].seq
+	}
+	seq, idx, perr := parseEventID(lastID)
+	switch {
+	case perr != nil || seq > h.seq || seq < h.base:
+	case seq >= covered:
+		for _, b := range h.ring {
+			if b.seq == seq {
+				b.from = idx + 1
+			}
+			if b.seq >= seq && b.from < len(b.events) {
+				replay = append(replay, b)
+			}
+		}
+		return c, replay, "", true
+	case seq == h.base && covered == h.base+1,
+		seq == h.dropped.seq && seq+1 == covered && idx+1 >= h.dropped.from:
+		// The client had everything up to the oldest commit held (or
+		// joined before the first commit): all that is held is new to it.
+		return c, slices.Clone(h.ring), "", true
+	}
+	head := fmt.Sprintf("%d-0", h.seq)
+	if n := len(h.ring); n > 0 {
+		head = fmt.Sprintf("%d-%d", h.seq, len(h.ring[n-1].events)-1)
+	}
+	return c, nil, head, true
+}
+
+// parseEventID splits "<commit>-<index>".
+func parseEventID(id string) (uint64, int, error) {
+	a, b, ok := strings.Cut(id, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("event id %q: want <commit>-<index>", id)
+	}
+	seq, err := strconv.ParseUint(a, 10, 64)
+	if err != nil {
+		return 0, 0, err
+	}
+	idx, err := strconv.Atoi(b)
+	if err != nil || idx < 0 {
+		return 0, 0, fmt.Errorf("event id %q: bad index", id)
+	}
+	return seq, idx, nil
 }
 
 func (h *hub) leave(c *sseClient) {
@@ -110,7 +196,10 @@ func (s *Server) handleEvents(c echo.Context) error {
 	if _, err := s.Catalog(); err != nil {
 		return err
 	}
-	cl, ok := s.hub.join()
+	// A reconnecting client names the last event it saw; it gets what it
+	// missed, or a reset event when that is no longer held.
+	lastID := strings.TrimSpace(c.Request().Header.Get("Last-Event-ID"))
+	cl, replay, reset, ok := s.hub.joinAfter(lastID)
 	if !ok {
 		return layers.Errorf(layers.EUNAVAILABLE, "the server is shutting down")
 	}
@@ -142,6 +231,22 @@ func (s *Server) handleEvents(c echo.Context) error {
 	}
 	if err := send("retry: 3000\n: connected; each committed change of a report arrives as an event named change\n\n"); err != nil {
 		return nil
+	}
+	if reset != "" {
+		// The id moves the client to the present, so that its next
+		// reconnect replays from here.
+		if send("id: "+reset+"\nevent: reset\ndata: {\"reason\":\"the events after Last-Event-ID are no longer held; reload everything, then follow this stream\"}\n\n") != nil {
+			return nil
+		}
+	}
+	for _, b := range replay {
+		text, err := s.formatEvents(v, b)
+		if err != nil {
+			return err
+		}
+		if text != "" && send(text) != nil {
+			return nil
+		}
 	}
 	keepalive := time.NewTicker(20 * time.Second)
 	defer keepalive.Stop()
@@ -176,6 +281,9 @@ func (s *Server) formatEvents(v view, b eventBatch) (string, error) {
 	}
 	var out []byte
 	for i, ev := range b.events {
+		if i < b.from {
+			continue
+		}
 		l, ok := cat.Layer(ev.Collection)
 		if !ok {
 			continue

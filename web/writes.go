@@ -468,6 +468,8 @@ func (s *Server) writeAPIPaths(paths obj, cat *layers.Catalog) {
 			"Every version of a report, newest first, with operation, actor, time and the full feature.",
 			[]any{ref("featureId")}, obj{"200": obj{"description": "the versions", "content": obj{mimeJSON: obj{"schema": obj{"type": "object"}}}}}, "404", "503")}
 	}
-	paths["/events"] = obj{"get": op("getEvents", "Live changes", "A Server-Sent Events stream: each committed change of a report sends one event named change with data {collection, id, op, version, bbox}. Clients that fall behind are dropped (event dropped) and should reconnect.",
-		[]any{}, obj{"200": obj{"description": "the event stream", "content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}}, "503")}
+	paths["/events"] = obj{"get": op("getEvents", "Live changes", "A Server-Sent Events stream: each committed change of a report sends one event named change with data {collection, id, op, version, bbox}. Event ids are <commit>-<index>; a client reconnecting with Last-Event-ID first gets the events it missed, or an event named reset when they are no longer held (it should then refetch). Clients that fall behind are dropped (event dropped) and should reconnect.",
+		[]any{obj{"name": "Last-Event-ID", "in": "header", "required": false,
+			"description": "the id of the last event received; the events since then are sent first", "schema": obj{"type": "string"}}},
+		obj{"200": obj{"description": "the event stream", "content": obj{"text/event-stream": obj{"schema": obj{"type": "string"}}}}}, "503")}
 }

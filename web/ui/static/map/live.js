@@ -5,7 +5,8 @@
 // browser is told to revalidate them rather than use its cache.
 
 // The server names each committed change "change"; "dropped" means it cut
-// this client off (it fell behind), so changes may have been missed.
+// this client off (it fell behind), so changes may have been missed;
+// "reset" that a reconnect came too late for the missed ones to be replayed.
 const EVENT_NAMES = ['change'];
 
 export class Live {
@@ -56,6 +57,11 @@ export class Live {
     };
     es.onmessage = handle;
     for (const name of EVENT_NAMES) es.addEventListener(name, handle);
+    // After a reconnect the browser sends Last-Event-ID and the server
+    // replays what was missed; "reset" says that was no longer held.
+    es.addEventListener('reset', () => {
+      for (const id of this.reportIds) this.refresh(id, null);
+    });
     es.addEventListener('dropped', () => {
       es.close();
       this.status('off', 'reconnecting…');

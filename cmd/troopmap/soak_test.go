@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -50,6 +51,7 @@ func TestSoak(t *testing.T) {
 	pid := p.cmd.Process.Pid
 	time.Sleep(2 * time.Second)
 	baseGoroutines := goroutines(t, p.base)
+	rssStart := rssKB(t, pid)
 
 	type stat struct {
 		lat    []time.Duration
@@ -208,14 +210,20 @@ func TestSoak(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	endGoroutines := goroutines(t, p.base)
 
+	// The report is a Markdown table, ready for the README.
 	var b strings.Builder
-	fmt.Fprintf(&b, "soak of %v (warm-up %v)\n%-8s %9s %7s %6s %9s %9s\n", d, warm, "endpoint", "requests", "errors", "shed", "p50", "p99")
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(&b, "Soak of %v (warm-up %v) on loopback with 10,000 generated reports; %d CPUs, load average at the end %s.\n\n",
+		d, warm, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:min(3, len(strings.Fields(string(load))))], " "))
+	b.WriteString("| endpoint | requests | served | errors | 429/503 | p50 | p99 |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	names := make([]string, 0, len(stats))
 	for n := range stats {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	errors := 0
+	labels := map[string]string{"upload": "upload (1–10 features)", "events": "events (connect)", "items": "items (bbox)"}
+	errors, total, served, shed := 0, 0, 0, 0
+	var samples []string
 	for _, n := range names {
 		s := stats[n]
 		sort.Slice(s.lat, func(i, j int) bool { return s.lat[i] < s.lat[j] })
@@ -225,11 +233,28 @@ func TestSoak(t *testing.T) {
 			}
 			return s.lat[int(math.Min(float64(len(s.lat)-1), f*float64(len(s.lat))))]
 		}
-		fmt.Fprintf(&b, "%-8s %9d %7d %6d %9v %9v %s\n", n, len(s.lat)+s.errs+s.shed, s.errs, s.shed, q(0.5).Round(time.Microsecond), q(0.99).Round(time.Microsecond), s.sample)
+		label := labels[n]
+		if label == "" {
+			label = n
+		}
+		all := len(s.lat) + s.errs + s.shed
+		fmt.Fprintf(&b, "| %s | %s | %s | %d | %d | %s | %s |\n", label, thousands(all), thousands(len(s.lat)), s.errs, s.shed, ms(q(0.5)), ms(q(0.99)))
+		if s.sample != "" {
+			samples = append(samples, n+": "+s.sample)
+		}
 		errors += s.errs
+		total += all
+		served += len(s.lat)
+		shed += s.shed
 	}
-	fmt.Fprintf(&b, "RSS after warm-up %d MiB, at the end %d MiB (%+.1f%%); goroutines %d before, %d after\n",
-		rssWarm>>10, rssEnd>>10, 100*float64(rssEnd-rssWarm)/float64(rssWarm), baseGoroutines, endGoroutines)
+	fmt.Fprintf(&b, "| all | %s | %s | %d | %d | | |\n\n", thousands(total), thousands(served), errors, shed)
+	b.WriteString("| | start | after warm-up | end | change after warm-up |\n| --- | ---: | ---: | ---: | ---: |\n")
+	fmt.Fprintf(&b, "| RSS | %.1f MiB | %.1f MiB | %.1f MiB | %+.1f%% |\n", float64(rssStart)/1024, float64(rssWarm)/1024, float64(rssEnd)/1024,
+		100*float64(rssEnd-rssWarm)/float64(rssWarm))
+	fmt.Fprintf(&b, "| goroutines | %d | | %d (3 s after the load stopped) | |\n", baseGoroutines, endGoroutines)
+	if len(samples) > 0 {
+		b.WriteString("\nErrors seen: " + strings.Join(samples, "; ") + "\n")
+	}
 	t.Log("\n" + b.String())
 	if errors > 0 {
 		t.Errorf("%d errors", errors)
@@ -312,4 +337,21 @@ func goroutines(t *testing.T, base string) int {
 	}
 	n, _ := strconv.Atoi(string(m[1]))
 	return n
+}
+
+// ms formats a latency in milliseconds, or seconds from 10 s up.
+func ms(d time.Duration) string {
+	if d >= 10*time.Second {
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+// thousands writes n with comma separators.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -260,6 +260,14 @@ func hostileBody(t *testing.T, c hostileCase) (io.Reader, int64) {
 		return &repeatReader{head: []byte(`{"type":"FeatureCollection","features":[`), body: append(good, ','), n: c.N}, -1
 	case "declared":
 		return &repeatReader{head: []byte(`{"type":"FeatureCollection","features":[`), body: append(good, ','), n: c.N}, int64(c.N)
+	case "big-notes":
+		// One feature whose notes run to N bytes: past the feature's byte
+		// limit long before the body limit.
+		s := `{"type":"Feature","geometry":{"type":"Point","coordinates":[37.8,48]},"properties":{"notes":"` + strings.Repeat("x", c.N) + `"}}`
+		return strings.NewReader(s), int64(len(s))
+	case "big-patch":
+		s := `{"properties":{"notes":"` + strings.Repeat("x", c.N) + `"}}`
+		return strings.NewReader(s), int64(len(s))
 	case "gzip":
 		var b bytes.Buffer
 		zw := gzip.NewWriter(&b)

@@ -196,3 +196,37 @@ func TestIdempotencyTTLFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxFeatureBytesFlag(t *testing.T) {
+	for _, c := range []struct {
+		env, flag string
+		want      int64
+		wantErr   bool
+	}{
+		{"", "", 2 << 20, false},
+		{"65536", "", 65536, false},
+		{"65536", "1000000", 1000000, false},
+		{"", "0", 0, true},
+		{"", "-5", 0, true},
+	} {
+		e := &env2{getenv: func(k string) string {
+			if k == "TROOPMAP_MAX_FEATURE_BYTES" {
+				return c.env
+			}
+			return ""
+		}}
+		var args []string
+		if c.flag != "" {
+			args = []string{"--max-feature-bytes", c.flag}
+		}
+		cfg, err := parseServe(e.env(), args)
+		if (err != nil) != c.wantErr || (err == nil && cfg.MaxFeatureBytes != c.want) {
+			t.Errorf("env %q flag %q: got %v, %v; want %v (error %v)", c.env, c.flag, cfg.MaxFeatureBytes, err, c.want, c.wantErr)
+		}
+		if err == nil {
+			if r, _ := cfg.uploadRules(); r.MaxFeatureBytes != c.want {
+				t.Errorf("upload rules carry %d, want %d", r.MaxFeatureBytes, c.want)
+			}
+		}
+	}
+}

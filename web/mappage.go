@@ -57,8 +57,10 @@ func (s *Server) rootPath() string {
 
 func (s *Server) staticPrefix() string { return s.rootPath() + "/static/" + s.assets.Hash() }
 
-// mapConfigFor builds the page configuration from the catalog.
-func (s *Server) mapConfigFor(cat *layers.Catalog, now time.Time) mapConfig {
+// mapConfigFor builds the page configuration from the catalog. extent is a
+// layer's extent as the page's reader sees it, so that the time slider does
+// not reach out to reports hidden from them.
+func (s *Server) mapConfigFor(cat *layers.Catalog, now time.Time, extent func(*layers.Layer) (layers.Extent, error)) (mapConfig, error) {
 	cfg := mapConfig{
 		Root: s.rootPath(), Static: s.staticPrefix(), StyleURL: s.cfg.MapStyleURL,
 		Filters: map[string]map[string][]string{}, BBox: layers.AreaOfInterest(),
@@ -74,7 +76,10 @@ func (s *Server) mapConfigFor(cat *layers.Catalog, now time.Time) mapConfig {
 		if l.Kind == layers.KindArea {
 			continue
 		}
-		e := l.Snapshot().Extent()
+		e, err := extent(l)
+		if err != nil {
+			return cfg, err
+		}
 		if !e.Start.IsZero() && (start.IsZero() || e.Start.Before(start)) {
 			start = e.Start
 		}
@@ -110,7 +115,7 @@ func (s *Server) mapConfigFor(cat *layers.Catalog, now time.Time) mapConfig {
 		}
 		cfg.Filters[l.ID] = fs
 	}
-	return cfg
+	return cfg, nil
 }
 
 // contentSecurityPolicy is the map page's policy: scripts, styles and
@@ -153,7 +158,15 @@ func (s *Server) handleMap(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := json.Marshal(s.mapConfigFor(cat, time.Now()))
+	v := s.viewOf(c)
+	mc, err := s.mapConfigFor(cat, time.Now(), func(l *layers.Layer) (layers.Extent, error) {
+		vis, err := s.visible(c, v, l)
+		return vis.Extent, err
+	})
+	if err != nil {
+		return err
+	}
+	cfg, err := json.Marshal(mc)
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func mapTestServer(t *testing.T, cfg Config) *Server {
 	tc := layers.NewLayer(layers.ReportMetas()[0])
 	inc := layers.NewLayer(layers.ReportMetas()[1])
 	if err := tc.Load([]*layers.Feature{layers.NewFeature("r1", orb.Point{37.8, 48}, map[string]any{
-		"observed_at": "2022-03-01T00:00:00Z", "side": "ru",
+		"observed_at": "2022-03-01T00:00:00Z", "side": "ru", "sensitivity": "public",
 	}, layers.ReportTimeKeys()...)}); err != nil {
 		t.Fatal(err)
 	}

@@ -235,6 +235,37 @@ func TestAccessMatrixMorePaths(t *testing.T) {
 				}
 			}
 		})
+		t.Run("map page/"+r.role, func(t *testing.T) {
+			// The time slider starts at the first report the reader sees.
+			rec := getAs(t, s, r, "/map")
+			if rec.Code != 200 {
+				t.Fatalf("/map: %d", rec.Code)
+			}
+			want := matrixT0.Add(-48 * time.Hour)
+			if r.keyed() {
+				want = matrixRestrictedObserved
+			}
+			if got := pageConfig(t, rec.Body.String()).Time[0]; got != want.Format(time.RFC3339) {
+				t.Errorf("time slider starts %s, want %s", got, want.Format(time.RFC3339))
+			}
+			// So does each collection's temporal extent.
+			for _, layer := range reportLayers {
+				var doc struct {
+					Extent struct{ Temporal struct{ Interval [][2]string } }
+				}
+				rec := getAs(t, s, r, "/collections/"+layer)
+				if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &doc) != nil || len(doc.Extent.Temporal.Interval) != 1 {
+					t.Fatalf("%s: %d %s", layer, rec.Code, rec.Body)
+				}
+				first := want
+				if !r.keyed() && layer == layers.TroopConcentrations {
+					first = want.Add(time.Duration(matrixReports["tc-public"].personal) * time.Minute)
+				}
+				if got := doc.Extent.Temporal.Interval[0][0]; got != first.Format(time.RFC3339) {
+					t.Errorf("%s: temporal extent starts %s, want %s", layer, got, first.Format(time.RFC3339))
+				}
+			}
+		})
 		t.Run("near/"+r.role, func(t *testing.T) {
 			center := matrixReports["tc-public"].at
 			for _, c := range []struct {

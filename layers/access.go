@@ -109,6 +109,12 @@ func CanSetVerification(p Principal) error {
 	return Require(p, RoleEditor, "changing verification")
 }
 
+// IdentifyingProperties are dropped from every report anonymous readers
+// see: created_by is the name of the key that wrote the report, and key
+// names may identify analysts. History hides its actors from them too (see
+// Reader.Actor).
+func IdentifyingProperties() []string { return []string{"created_by"} }
+
 // PublicPolicy is what the operator lets anonymous readers see.
 type PublicPolicy struct {
 	// Read allows anonymous reading at all; without it anonymous requests
@@ -325,6 +331,21 @@ func (r Reader) PrecisionKm() float64 {
 	return r.a.public.PrecisionKm
 }
 
+// Visible reports whether Show would return a feature, without making the
+// copy Show may make: the cheap test for counting and filtering.
+func (r Reader) Visible(l *Layer, f *Feature) bool {
+	if r.a == nil || f == nil {
+		return f != nil
+	}
+	switch l.Kind {
+	case KindArea:
+		return true
+	case KindDerived:
+		return r.showDerived(l, f) != nil
+	}
+	return r.a.visible(f, r.Now)
+}
+
 // Show returns f as the reader may see it: f itself, a coarsened copy, or
 // nil when it is hidden. It never changes f. l is f's layer.
 func (r Reader) Show(l *Layer, f *Feature) *Feature {
@@ -343,7 +364,39 @@ func (r Reader) Show(l *Layer, f *Feature) *Feature {
 	if l.ID == TroopConcentrations && r.a.public.PrecisionKm > 0 {
 		return coarsen(f, r.a.public.PrecisionKm)
 	}
-	return f
+	return withoutIdentity(f)
+}
+
+// Actor returns the name of who made a change as the reader may see it:
+// the key's name for keyed readers, "" for anonymous ones.
+func (r Reader) Actor(name string) string {
+	if r.a != nil {
+		return ""
+	}
+	return name
+}
+
+// withoutIdentity returns f, or a copy without the identifying properties
+// when it has any.
+func withoutIdentity(f *Feature) *Feature {
+	has := false
+	for _, k := range IdentifyingProperties() {
+		if _, ok := f.Properties[k]; ok {
+			has = true
+		}
+	}
+	if !has {
+		return f
+	}
+	c := *f
+	c.Properties = make(map[string]any, len(f.Properties))
+	for k, v := range f.Properties {
+		c.Properties[k] = v
+	}
+	for _, k := range IdentifyingProperties() {
+		delete(c.Properties, k)
+	}
+	return &c
 }
 
 // showDerived decides on a feature derived from reports. A movement track
@@ -416,7 +469,7 @@ func coarsen(f *Feature, cellKm float64) *Feature {
 	for k, v := range f.Properties {
 		c.Properties[k] = v
 	}
-	for _, k := range CoarsenedProperties() {
+	for _, k := range append(CoarsenedProperties(), IdentifyingProperties()...) {
 		delete(c.Properties, k)
 	}
 	if f.Geometry != nil {

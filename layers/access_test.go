@@ -277,21 +277,25 @@ func TestPermissions(t *testing.T) {
 
 func BenchmarkReaderShow(b *testing.B) {
 	l := NewLayer(Meta{ID: TroopConcentrations, Kind: KindReports})
-	f := report("x", nil)
+	// A stored report names its author, which anonymous readers do not
+	// get: Show copies it without created_by.
+	f, authored := report("x", nil), report("x", map[string]any{"created_by": "alice"})
 	for _, c := range []struct {
 		name string
 		p    PublicPolicy
 		who  Principal
+		f    *Feature
 	}{
-		{"keyed", PublicPolicy{Read: true}, Principal{Name: "v", Role: RoleOf(RoleViewer)}},
-		{"anonymous", PublicPolicy{Read: true, Delay: time.Hour}, Anonymous()},
-		{"anonymous-coarsened", PublicPolicy{Read: true, Delay: time.Hour, PrecisionKm: 10}, Anonymous()},
+		{"keyed", PublicPolicy{Read: true}, Principal{Name: "v", Role: RoleOf(RoleViewer)}, authored},
+		{"anonymous", PublicPolicy{Read: true, Delay: time.Hour}, Anonymous(), f},
+		{"anonymous-authored", PublicPolicy{Read: true, Delay: time.Hour}, Anonymous(), authored},
+		{"anonymous-coarsened", PublicPolicy{Read: true, Delay: time.Hour, PrecisionKm: 10}, Anonymous(), authored},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			r, _ := NewAccess(c.p, nil).Reader(c.who)
 			b.ReportAllocs()
 			for b.Loop() {
-				if r.Show(l, f) == nil {
+				if r.Show(l, c.f) == nil {
 					b.Fatal("hidden")
 				}
 			}

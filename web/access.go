@@ -28,6 +28,9 @@ type view struct {
 	// Show returns the feature as this reader may see it: f itself, a
 	// coarsened copy, or nil when it is hidden. It never changes f.
 	Show func(l *layers.Layer, f *layers.Feature) *layers.Feature
+	// Visible reports whether Show returns a feature, without the copy
+	// Show may make (anonymous readers get reports without created_by).
+	Visible func(l *layers.Layer, f *layers.Feature) bool
 	// Reader is the policy's view behind Show.
 	Reader layers.Reader
 }
@@ -93,9 +96,10 @@ func (s *Server) viewOf(c echo.Context) view {
 		return v // one request, one moment: every part of a response agrees
 	}
 	r, err := s.acc.policy.Reader(principal(c))
-	v := derivedView(view{Key: r.Key, Show: r.Show, Reader: r})
+	v := derivedView(view{Key: r.Key, Show: r.Show, Visible: r.Visible, Reader: r})
 	if err != nil {
-		v = view{Key: "none", Show: func(*layers.Layer, *layers.Feature) *layers.Feature { return nil }}
+		v = view{Key: "none", Show: func(*layers.Layer, *layers.Feature) *layers.Feature { return nil },
+			Visible: func(*layers.Layer, *layers.Feature) bool { return false }}
 	}
 	c.Set(viewKey, v)
 	return v
@@ -105,15 +109,18 @@ func (s *Server) viewOf(c echo.Context) view {
 const viewKey = "troopmap.view"
 
 // visibleQuery adds the view's filter to q so that counts (numberMatched)
-// and pages see only visible features. Filters, the bbox and the sort order
-// are judged on what the reader sees: for a coarsened layer a bbox or a
+// and pages see only visible features. For coarsening readers, filters, the
+// bbox and the sort order are judged on what the reader sees: a bbox or a
 // property filter must not reveal the true position or a dropped property.
 // The caller still sends each feature through view.Show.
 func visibleQuery(v view, l *layers.Layer, q layers.Query) layers.Query {
 	prev, less, bbox := q.Match, q.Less, q.BBox
+	// Without coarsening, the reader's view differs from the stored
+	// features only in properties no filter or sort may name (see
+	// readerQueryables): visibility decides, and no copies are made.
 	if !v.Reader.Coarsens() {
 		q.Match = func(f *layers.Feature) bool {
-			if v.Show(l, f) == nil {
+			if !v.Visible(l, f) {
 				return false
 			}
 			return prev == nil || prev(f)
@@ -122,14 +129,18 @@ func visibleQuery(v view, l *layers.Layer, q layers.Query) layers.Query {
 	}
 	// Match and Less run on the query's goroutine only, so the memo needs
 	// no lock.
-	memo := map[*layers.Feature]*layers.Feature{}
-	shown := func(f *layers.Feature) *layers.Feature {
-		s, ok := memo[f]
-		if !ok {
-			s = v.Show(l, f)
-			memo[f] = s
+	shown := func(f *layers.Feature) *layers.Feature { return v.Show(l, f) }
+	if less != nil {
+		// A sort compares each feature many times: show each once.
+		memo := map[*layers.Feature]*layers.Feature{}
+		shown = func(f *layers.Feature) *layers.Feature {
+			s, ok := memo[f]
+			if !ok {
+				s = v.Show(l, f)
+				memo[f] = s
+			}
+			return s
 		}
-		return s
 	}
 	if bbox != nil {
 		// Search a box grown by one cell so that features whose snapped
@@ -189,7 +200,13 @@ func (s *Server) visible(c echo.Context, v view, l *layers.Layer) (visibleSummar
 			err = ctx(c).Err()
 			return false
 		}
-		if sf := v.Show(l, f); sf != nil {
+		sf := f // without coarsening, what is seen is where it is
+		if v.Reader.Coarsens() {
+			sf = v.Show(l, f)
+		} else if !v.Visible(l, f) {
+			sf = nil
+		}
+		if sf != nil {
 			sum.N++
 			sum.Extent = sum.Extent.Add(sf)
 		}

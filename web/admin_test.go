@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +309,50 @@ func TestReportOwnership(t *testing.T) {
 	viewer := e.addKey(t, "vic", "viewer")
 	if rec := e.post(t, "incidents", mustJSON(incidentFeature(3)), viewer); rec.Code != 403 || !strings.Contains(errorOf(t, rec).Description, "role analyst") {
 		t.Errorf("viewer's POST = %d %s", rec.Code, rec.Body)
+	}
+}
+
+// Key names may identify analysts: anonymous readers never see who wrote a
+// report (created_by, history actors), nor can they filter or count by it.
+// This server does not coarsen, so the plain (uncoarsened) view path is the
+// one under test.
+func TestAuthorsHiddenFromAnonymousReaders(t *testing.T) {
+	e := newWriteEnv(t, Config{})
+	id, _ := createOne(t, e) // by alice, public
+	for _, c := range []struct {
+		who, key string
+		keyed    bool
+	}{{"anonymous", "", false}, {"analyst", e.analyst, true}} {
+		hdr := []string{}
+		if c.key != "" {
+			hdr = []string{"Authorization", "Bearer " + c.key}
+		}
+		for _, q := range []string{"created_by=alice", "filter=" + url.QueryEscape("created_by='alice'"),
+			"filter-lang=cql2-json&filter=" + url.QueryEscape(`{"op":"=","args":[{"property":"created\u005fby"},"alice"]}`), "sortby=-created_by"} {
+			var fc gjCollection
+			rec := do(t, e.h, "GET", "/collections/incidents/items?"+q, hdr...)
+			if !c.keyed {
+				if rec.Code != 400 || !strings.Contains(rec.Body.String(), "created_by") {
+					t.Errorf("%s %s: %d %s, want 400 naming created_by", c.who, q, rec.Code, rec.Body)
+				}
+				continue
+			}
+			if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &fc) != nil || fc.NumberMatched != 1 {
+				t.Errorf("%s %s: %d %s", c.who, q, rec.Code, rec.Body)
+			}
+		}
+		if has := strings.Contains(do(t, e.h, "GET", "/collections/incidents/queryables", hdr...).Body.String(), "created_by"); has != c.keyed {
+			t.Errorf("%s: queryables list created_by: %v", c.who, has)
+		}
+		for _, path := range []string{"/collections/incidents/items/" + id, "/collections/incidents/items", "/collections/incidents/items/" + id + "/history",
+			"/collections/incidents/items?f=csv", "/collections/incidents/items?f=kml", "/collections/incidents/items/" + id + "?f=html"} {
+			rec := do(t, e.h, "GET", path, hdr...)
+			if rec.Code != 200 {
+				t.Fatalf("%s %s: %d", c.who, path, rec.Code)
+			}
+			if has := strings.Contains(rec.Body.String(), "alice"); has != c.keyed {
+				t.Errorf("%s %s: names alice: %v", c.who, path, has)
+			}
+		}
 	}
 }

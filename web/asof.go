@@ -118,19 +118,28 @@ func (s *Server) layerAt(c echo.Context, l *layers.Layer, a asof) (*layers.Layer
 // made restricted or embargoed later would still show through asof, which
 // history already refuses.
 func pastView(v view, live, past *layers.Layer, gone map[string]*layers.Feature) view {
-	show := v.Show
-	v.Show = func(l *layers.Layer, f *layers.Feature) *layers.Feature {
-		if l != past || f == nil {
-			return show(l, f)
-		}
+	show, visible := v.Show, v.Visible
+	visibleNow := func(f *layers.Feature) bool {
 		now, ok := live.Snapshot().Get(f.ID)
 		if !ok {
 			now = gone[f.ID]
 		}
-		if now == nil || show(live, now) == nil {
+		return now != nil && visible(live, now)
+	}
+	v.Show = func(l *layers.Layer, f *layers.Feature) *layers.Feature {
+		if l != past || f == nil {
+			return show(l, f)
+		}
+		if !visibleNow(f) {
 			return nil
 		}
 		return show(l, f)
+	}
+	v.Visible = func(l *layers.Layer, f *layers.Feature) bool {
+		if l != past || f == nil {
+			return visible(l, f)
+		}
+		return visibleNow(f) && visible(l, f)
 	}
 	return v
 }

@@ -71,8 +71,16 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 	// add takes one candidate point through the filters and the view.
 	// Filters are judged on what the reader sees, so that a coarsened
 	// reader cannot filter on a dropped property.
+	coarsens := v.Reader.Coarsens()
 	add := func(a *tile.Agg, f *layers.Feature, qx, qy uint32, w float64, cat int8, start int64) {
-		sf := v.Show(l, f)
+		// Without coarsening the reader's view moves nothing and filters
+		// cannot name what it drops: test visibility, copy nothing.
+		sf := f
+		if coarsens {
+			sf = v.Show(l, f)
+		} else if !v.Visible(l, f) {
+			sf = nil
+		}
 		if sf == nil {
 			return
 		}
@@ -181,6 +189,9 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 		}
 		if a.N == 1 {
 			f := a.First.(*layers.Feature)
+			if !coarsens {
+				f = v.Show(l, f) // drops what the reader may not get (created_by)
+			}
 			tl.Features = append(tl.Features, tile.Feature{Geometry: f.Geometry, Props: tileProps(f)})
 			continue
 		}

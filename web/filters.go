@@ -27,12 +27,16 @@ func (s *Server) parseFilters(c echo.Context, l *layers.Layer) (layers.Query, er
 		q.Time = iv
 	}
 	var preds []func(*layers.Feature) bool
+	hides := s.viewOf(c).Reader.Hides()
 	if schema, ok := l.Schema(); ok && len(params) > 0 {
 		for i := range schema.Fields {
 			f := &schema.Fields[i]
 			v, ok := params[f.Name]
 			if !ok || !f.Queryable {
 				continue
+			}
+			if hides && identifying(f.Name) {
+				return q, hiddenPropertyError(f.Name)
 			}
 			p, err := propertyPredicate(*f, v[0])
 			if err != nil {
@@ -41,7 +45,7 @@ func (s *Server) parseFilters(c echo.Context, l *layers.Layer) (layers.Query, er
 			preds = append(preds, p)
 		}
 	}
-	if p, err := parseCQL(params, l); err != nil {
+	if p, err := parseCQL(params, s.readerQueryables(c, l)); err != nil {
 		return q, err
 	} else if p != nil {
 		preds = append(preds, p)
@@ -64,7 +68,7 @@ const maxFilterLen = 64 << 10
 
 // parseCQL compiles the filter parameter against the layer's queryables; nil
 // when there is no filter.
-func parseCQL(params map[string][]string, l *layers.Layer) (func(*layers.Feature) bool, error) {
+func parseCQL(params map[string][]string, fields []layers.Field) (func(*layers.Feature) bool, error) {
 	lang := "cql2-text"
 	if v, ok := params["filter-lang"]; ok {
 		lang = v[0]
@@ -101,7 +105,38 @@ func parseCQL(params map[string][]string, l *layers.Layer) (func(*layers.Feature
 	if err != nil {
 		return nil, layers.Errorf(layers.EINVALID, "parameter filter: %v", err)
 	}
-	return layers.CompileFilter(e, layers.Queryables(l), opts)
+	return layers.CompileFilter(e, fields, opts)
+}
+
+// readerQueryables are l's queryables for this reader: without the
+// identifying properties (created_by) for readers whose view drops them, so
+// that no filter or sort order can test what the reader does not get.
+// Filters can then be judged on the stored features, without copies.
+func (s *Server) readerQueryables(c echo.Context, l *layers.Layer) []layers.Field {
+	qs := layers.Queryables(l)
+	if !s.viewOf(c).Reader.Hides() {
+		return qs
+	}
+	out := qs[:0:0]
+	for _, f := range qs {
+		if !identifying(f.Name) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func identifying(name string) bool {
+	for _, k := range layers.IdentifyingProperties() {
+		if k == name {
+			return true
+		}
+	}
+	return false
+}
+
+func hiddenPropertyError(name string) error {
+	return layers.Errorf(layers.EINVALID, "parameter %s: who wrote a report is shown to API keys only; anonymous readers cannot filter or sort on it", name)
 }
 
 // propertyPredicate matches a property exactly; for array properties (zones)

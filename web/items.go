@@ -91,7 +91,7 @@ func (s *Server) parseItems(c echo.Context, l *layers.Layer) (itemsRequest, erro
 		r.opts.project = r.crs.FromLonLat()
 	}
 	if v, ok := get("sortby"); ok {
-		qs := layers.Queryables(l)
+		qs := s.readerQueryables(c, l)
 		keys, err := layers.ParseSortBy(v, qs)
 		if err != nil {
 			return r, err

@@ -152,9 +152,18 @@ func TestAccessMatrixMorePaths(t *testing.T) {
 					}
 					continue
 				}
-				var h struct{ Versions []struct{ Feature gjFeature } }
+				var h struct {
+					Versions []struct {
+						Actor   *string
+						Feature gjFeature
+					}
+				}
 				if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &h) != nil || len(h.Versions) != 1 {
 					t.Fatalf("%s: %d %s", id, rec.Code, rec.Body)
+				}
+				// Who wrote it is for keys only.
+				if a := h.Versions[0].Actor; r.keyed() != (a != nil && *a == "troopmap-samples") || !r.keyed() && a != nil {
+					t.Errorf("%s: history actor %v", id, a)
 				}
 				f := h.Versions[0].Feature
 				checkPosition(t, r, id, orb.Point{f.Geometry.Coordinates[0], f.Geometry.Coordinates[1]}, 1e-6)
@@ -251,7 +260,9 @@ func TestAccessMatrixMorePaths(t *testing.T) {
 			// So does each collection's temporal extent.
 			for _, layer := range reportLayers {
 				var doc struct {
-					Extent struct{ Temporal struct{ Interval [][2]string } }
+					Extent struct {
+						Temporal struct{ Interval [][2]string }
+					}
 				}
 				rec := getAs(t, s, r, "/collections/"+layer)
 				if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &doc) != nil || len(doc.Extent.Temporal.Interval) != 1 {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -182,6 +183,10 @@ func checkPosition(t *testing.T, r matrixReader, id string, got orb.Point, tol f
 // present for everyone else.
 func checkProps(t *testing.T, r matrixReader, id string, props map[string]any) {
 	t.Helper()
+	// The writing key's name may identify an analyst: keys only.
+	if _, has := props["created_by"]; has != r.keyed() {
+		t.Errorf("%s sees %s with created_by present=%v", r.role, id, has)
+	}
 	if !strings.HasPrefix(id, "tc-") {
 		return
 	}
@@ -558,11 +563,27 @@ func TestCoarsenedQueriesDoNotLeak(t *testing.T) {
 		{"bbox round the true position", "bbox=" + box(raw), 0, 1},
 		{"bbox round the snapped position", "bbox=" + box(snapped), 1, 0},
 		{"sort by a dropped property", "sortby=-heading_deg", 1, 3},
+		// Who wrote a report is for keys only: anonymous readers may
+		// not filter or sort on it (400, below).
+		{"hidden author", "created_by=troopmap-samples", -1, 3},
+		{"hidden author of incidents (not coarsened)", "created_by=troopmap-samples&layer=incidents", -1, 3},
+		{"hidden author in CQL2", "filter=" + url.QueryEscape("created_by LIKE 'troop%'") + "&layer=incidents", -1, 3},
+		{"sort by the hidden author", "sortby=created_by", -1, 3},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			layer := "troop-concentrations"
+			if q, ok := strings.CutSuffix(c.query, "&layer=incidents"); ok {
+				c.query, layer = q, "incidents"
+			}
 			for _, r := range []matrixReader{matrixReaders[0], matrixReaders[1]} {
 				var fc gjCollection
-				rec := getAs(t, s, r, "/collections/troop-concentrations/items?"+c.query)
+				rec := getAs(t, s, r, "/collections/"+layer+"/items?"+c.query)
+				if !r.keyed() && c.anon < 0 {
+					if rec.Code != 400 || !strings.Contains(rec.Body.String(), "API keys only") && !strings.Contains(rec.Body.String(), "created_by") {
+						t.Errorf("%s: %d %s, want 400", r.role, rec.Code, rec.Body)
+					}
+					continue
+				}
 				if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &fc) != nil {
 					t.Fatalf("%s: %d %s", r.role, rec.Code, rec.Body)
 				}

@@ -400,16 +400,16 @@ func (s *Server) handleQueryables(c echo.Context) error {
 		return err
 	}
 	base := s.baseURL(c.Request())
-	doc := queryablesSchema(base, l)
+	doc := queryablesSchema(base, l, s.readerQueryables(c, l))
 	if f == formatHTML {
 		return s.page(c, "queryables", l.Title+": queryables", doc)
 	}
 	return writeJSON(c, mimeSchema, doc)
 }
 
-func queryablesSchema(base string, l *layers.Layer) obj {
+func queryablesSchema(base string, l *layers.Layer, qs []layers.Field) obj {
 	props := obj{layers.QueryableGeometry: obj{"format": "geometry-any", "description": "the feature's geometry, for S_INTERSECTS"}}
-	for _, f := range layers.Queryables(l) {
+	for _, f := range qs {
 		p := obj{}
 		switch f.Type {
 		case layers.TypeTime:

@@ -382,7 +382,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 	type entry struct {
 		Version   int             `json:"version"`
 		Operation layers.Op       `json:"operation"`
-		Actor     string          `json:"actor"`
+		Actor     string          `json:"actor,omitempty"` // hidden from anonymous readers
 		Time      string          `json:"time"`
 		Feature   json.RawMessage `json:"feature"`
 	}
@@ -396,7 +396,7 @@ func (s *Server) handleHistory(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		out = append(out, entry{rv.Version, rv.Op, rv.Actor, rv.Time.UTC().Format("2006-01-02T15:04:05.000Z"), b})
+		out = append(out, entry{rv.Version, rv.Op, v.Reader.Actor(rv.Actor), rv.Time.UTC().Format("2006-01-02T15:04:05.000Z"), b})
 	}
 	if len(out) == 0 {
 		return layers.Errorf(layers.ENOTFOUND, "report %q has no history in %s", id, l.ID)

@@ -48,7 +48,7 @@ export class Details {
     this.body.dataset.collection = collection;
     this.body.dataset.id = id;
     try {
-      const r = await fetch(this.url(`/collections/${enc(collection)}/items/${enc(id)}`), { headers: { Accept: 'application/geo+json' } });
+      const r = await fetchAs(this.url(`/collections/${enc(collection)}/items/${enc(id)}`), 'application/geo+json');
       if (!r.ok) throw new Error(await errorText(r));
       const feat = await r.json();
       if (seq !== this.seq) return;
@@ -60,7 +60,7 @@ export class Details {
       props.append(el('p', { className: 'error' }, 'Full report not available: ' + err.message));
     }
     try {
-      const r = await fetch(this.url(`/collections/${enc(collection)}/items/${enc(id)}/history`), { headers: { Accept: 'application/json' } });
+      const r = await fetchAs(this.url(`/collections/${enc(collection)}/items/${enc(id)}/history`), 'application/json');
       if (!r.ok) throw new Error(await errorText(r));
       const h = await r.json();
       if (seq !== this.seq) return;
@@ -206,6 +206,19 @@ function rangeText(o) {
 function geometrySummary(g) {
   if (g.type === 'Point') return `Point ${g.coordinates[1].toFixed(4)}°N ${g.coordinates[0].toFixed(4)}°E`;
   return g.type;
+}
+
+// fetchAs reads with the API key the analyst entered for uploads (kept for
+// the session), so that keyed readers see who wrote each version, which
+// anonymous readers are not shown. A refused key falls back to reading
+// anonymously.
+async function fetchAs(url, accept) {
+  const key = sessionStorage.getItem('troopmap.apikey');
+  if (key) {
+    const r = await fetch(url, { headers: { Accept: accept, Authorization: 'Bearer ' + key } });
+    if (r.status !== 401) return r;
+  }
+  return fetch(url, { headers: { Accept: accept } });
 }
 
 // historyList renders the versions of a report, newest first, whatever the

@@ -125,3 +125,36 @@ func BenchmarkTileCached(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTileRandom draws random tiles at one zoom over 1,000,000 reports,
+// uncached, anonymous, as the load benchmark asks for them: at the positions
+// of random reports, one layer or both.
+func BenchmarkTileRandom(b *testing.B) {
+	s := benchServer(b, 1_000_000)
+	var pts []orb.Point
+	for _, l := range []string{layers.Incidents, layers.TroopConcentrations} {
+		lay, _ := s.catalog.Load().Lookup(l)
+		i := 0
+		lay.Snapshot().All(func(f *layers.Feature) bool {
+			if i++; i%997 == 0 {
+				pts = append(pts, f.Geometry.(orb.Point))
+			}
+			return true
+		})
+	}
+	ids := []string{layers.Incidents, layers.TroopConcentrations, layers.Incidents + "," + layers.TroopConcentrations}
+	for _, z := range []maptile.Zoom{6, 10, 14} {
+		b.Run(fmt.Sprintf("z=%d", z), func(b *testing.B) {
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				i++
+				t := maptile.At(pts[(i*7919)%len(pts)], z)
+				path := fmt.Sprintf("/tiles/%s/%d/%d/%d.mvt", ids[i%3], t.Z, t.X, t.Y)
+				if rec := do(b, s.Handler(), "GET", path, "Cache-Control", "no-cache"); rec.Code != 200 && rec.Code != 204 {
+					b.Fatalf("%s: %d", path, rec.Code)
+				}
+			}
+		})
+	}
+}

@@ -1,12 +1,17 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"troopmap/layers"
 )
@@ -353,6 +358,53 @@ func TestAuthorsHiddenFromAnonymousReaders(t *testing.T) {
 			if has := strings.Contains(rec.Body.String(), "alice"); has != c.keyed {
 				t.Errorf("%s %s: names alice: %v", c.who, path, has)
 			}
+		}
+	}
+}
+
+// The admin answers, good and bad, follow the API definition at /api.
+func TestAdminResponsesMatchAPI(t *testing.T) {
+	e := newWriteEnv(t, Config{})
+	root := e.addKey(t, "root", "admin")
+	_, router := loadAPI(t, e.h)
+	for _, c := range []struct {
+		method, target, key, body string
+		want                      int
+	}{
+		{"GET", "/admin/keys", root, "", 200},
+		{"POST", "/admin/keys", root, `{"name":"bob","role":"viewer"}`, 201},
+		{"POST", "/admin/keys", root, `{"name":"bob","role":"viewer"}`, 409},
+		{"POST", "/admin/keys", root, `{"name":"carol","role":"god"}`, 400},
+		{"GET", "/admin/keys/bob", root, "", 200},
+		{"GET", "/admin/keys/nobody", root, "", 404},
+		{"GET", "/admin/keys", e.editor, "", 403},
+		{"GET", "/admin/audit", "", "", 401},
+		{"DELETE", "/admin/keys/bob", root, "", 204},
+		{"DELETE", "/admin/keys/bob", root, "", 409},
+		{"GET", "/admin/audit?key=bob", root, "", 200},
+	} {
+		req := httptest.NewRequest(c.method, "http://example.com"+c.target, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", "application/json")
+		if c.key != "" {
+			req.Header.Set("Authorization", "Bearer "+c.key)
+		}
+		rec := httptest.NewRecorder()
+		e.h.ServeHTTP(rec, req)
+		if rec.Code != c.want {
+			t.Errorf("%s %s = %d %s, want %d", c.method, c.target, rec.Code, rec.Body, c.want)
+			continue
+		}
+		route, params, err := router.FindRoute(req)
+		if err != nil {
+			t.Errorf("%s %s: no route in the API definition: %v", c.method, c.target, err)
+			continue
+		}
+		in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, ExcludeRequestBody: true}}
+		out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: rec.Code,
+			Header: rec.Header(), Body: io.NopCloser(bytes.NewReader(rec.Body.Bytes()))}
+		if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+			t.Errorf("%s %s (%d): response fails the definition: %v", c.method, c.target, rec.Code, err)
 		}
 	}
 }

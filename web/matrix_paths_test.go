@@ -379,3 +379,33 @@ func TestAccessMatrixMorePaths(t *testing.T) {
 		})
 	}
 }
+
+// Without coarsening, anonymous readers get a unit's track rebuilt from the
+// reports they see, naming no other; an embargoed report joins it when its
+// embargo ends.
+func TestAnonymousTracksFollowTheirReports(t *testing.T) {
+	clk := &clock{t: matrixT0}
+	s, _ := matrixStoreServerWith(t, clk, layers.PublicPolicy{Read: true})
+	track := func(r matrixReader) (ids []any, body string) {
+		var fc struct {
+			Features []struct{ Properties map[string]any }
+		}
+		rec := getAs(t, s, r, "/collections/movements/items")
+		if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &fc) != nil || len(fc.Features) != 1 {
+			t.Fatalf("movements: %d %s", rec.Code, rec.Body)
+		}
+		ids, _ = fc.Features[0].Properties["report_ids"].([]any)
+		return ids, rec.Body.String()
+	}
+	anon, viewer := matrixReaders[0], matrixReaders[1]
+	if ids, body := track(anon); !slices.Equal(ids, []any{"tc-public"}) || strings.Contains(body, "tc-restricted") || strings.Contains(body, "tc-embargoed") {
+		t.Errorf("anonymous track: %s", body)
+	}
+	if ids, _ := track(viewer); len(ids) != 3 {
+		t.Errorf("viewer's track joins %v", ids)
+	}
+	clk.Set(matrixT0.Add(time.Hour))
+	if ids, _ := track(anon); !slices.Equal(ids, []any{"tc-public", "tc-embargoed"}) {
+		t.Errorf("anonymous track once the embargo ended: %v", ids)
+	}
+}

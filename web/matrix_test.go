@@ -69,6 +69,11 @@ func matrixServer(t testing.TB, clk *clock) *Server {
 
 func matrixStoreServer(t testing.TB, clk *clock) (*Server, *layers.Reports) {
 	t.Helper()
+	return matrixStoreServerWith(t, clk, layers.PublicPolicy{Read: true, PrecisionKm: matrixPrecisionKm})
+}
+
+func matrixStoreServerWith(t testing.TB, clk *clock, policy layers.PublicPolicy) (*Server, *layers.Reports) {
+	t.Helper()
 	ctx := context.Background()
 	byLayer := map[string][]*layers.Feature{}
 	for id, r := range matrixReports {
@@ -118,7 +123,7 @@ func matrixStoreServer(t testing.TB, clk *clock) (*Server, *layers.Reports) {
 		Places: layers.NewPlaces([]*layers.Layer{area}, nil, nil), Now: clk.Now})
 	s := New(Config{
 		Keys:   roleKeys,
-		Access: layers.NewAccess(layers.PublicPolicy{Read: true, PrecisionKm: matrixPrecisionKm}, clk.Now),
+		Access: layers.NewAccess(policy, clk.Now),
 		Tiles:  TileConfig{ClusterMaxZoom: 7},
 	})
 	s.SetReports(reports)

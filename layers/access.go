@@ -203,7 +203,11 @@ func (a *Access) Watch(l *Layer) {
 }
 
 func (a *Access) track(f *Feature, d int) {
-	if f == nil {
+	// Only reports that anonymous readers will see once their embargo
+	// ends move the epoch: the end of a restricted report's embargo
+	// changes nothing they see, and must not show in their ETags and
+	// cache keys (it would tell that the report exists, and its time).
+	if f == nil || !a.mayOpen(f) {
 		return
 	}
 	t, ok := a.opensAt(f)
@@ -442,15 +446,20 @@ func (r Reader) showDerived(l *Layer, f *Feature) *Feature {
 	return f
 }
 
-// visible applies the anonymous rules to a report.
-func (a *Access) visible(f *Feature, now time.Time) bool {
-	switch f.Properties["sensitivity"] {
-	case "public":
-	default:
+// mayOpen reports whether anonymous readers may see f at some time: its
+// sensitivity and verification allow it, whatever its embargo.
+func (a *Access) mayOpen(f *Feature) bool {
+	if f.Properties["sensitivity"] != "public" {
 		// restricted, and anything unreadable, fails closed.
 		return false
 	}
-	if v, _ := f.Properties["verification"].(string); a.public.VerifiedOnly && v != "verified" {
+	v, _ := f.Properties["verification"].(string)
+	return !a.public.VerifiedOnly || v == "verified"
+}
+
+// visible applies the anonymous rules to a report.
+func (a *Access) visible(f *Feature, now time.Time) bool {
+	if !a.mayOpen(f) {
 		return false
 	}
 	t, ok := a.opensAt(f)

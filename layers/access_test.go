@@ -193,6 +193,19 @@ func TestEmbargoEndsAndKeyChanges(t *testing.T) {
 	if next, ok := a.NextOpening(now); ok {
 		t.Errorf("NextOpening after delete = %v, want none", next)
 	}
+	// A restricted report's embargo ending changes nothing anonymous
+	// readers see: neither their key nor the next opening shows it.
+	r := report("r", map[string]any{"sensitivity": "restricted", "embargo_until": now.Add(2 * time.Hour).Format(time.RFC3339)})
+	if err := l.Update(func(w *Writer) error { return w.Put(r) }); err != nil {
+		t.Fatal(err)
+	}
+	if next, ok := a.NextOpening(now); ok {
+		t.Errorf("NextOpening names a restricted report's embargo end %v", next)
+	}
+	now = now.Add(3 * time.Hour)
+	if k := anon().Key; k != after.Key {
+		t.Errorf("key changed from %q to %q when a restricted report's embargo ended", after.Key, k)
+	}
 	keyed, _ := a.Reader(Principal{Name: "v", Role: RoleOf(RoleViewer)})
 	if keyed.Key == after.Key || strings.HasPrefix(keyed.Key, "public") {
 		t.Errorf("keyed reader shares a key with anonymous: %q", keyed.Key)

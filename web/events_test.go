@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"troopmap/geo"
 )
 
 // sseEvent is one event as a client parses it off the wire.
@@ -182,6 +185,69 @@ func TestEventsReplay(t *testing.T) {
 		m4 := marker()
 		if g2 := changedIDs(until(t, again, m4)); strings.Join(g2, " ") != "change:"+m+" change:"+m4 {
 			t.Fatalf("after the reset id %s: %v", g[0].id, g2)
+		}
+	}
+}
+
+// TestEventsReplayThroughTheView replays over the access matrix fixture:
+// what a reader missed comes back through its own view, so an anonymous
+// reader gets no restricted or embargoed change and troop concentrations
+// with coarsened bounds, exactly as on the live stream.
+func TestEventsReplayThroughTheView(t *testing.T) {
+	clk := &clock{t: matrixT0}
+	s := matrixServer(t, clk)
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	defer s.CloseStreams()
+	newIncident := func() string {
+		rec := matrixWrite(t, s.Handler(), "POST", "/collections/incidents/items", "k-analyst", string(mustJSON(incidentFeature(7))), 201)
+		loc := rec.Header().Get("Location")
+		return loc[strings.LastIndex(loc, "/")+1:]
+	}
+	// Both readers see a first change, then go away.
+	anonLive, editorLive := openEvents(t, ts.URL, "", ""), openEvents(t, ts.URL, "", "k-editor")
+	first := newIncident()
+	anonSeen, editorSeen := until(t, anonLive, first), until(t, editorLive, first)
+
+	for id, rep := range matrixReports {
+		matrixWrite(t, s.Handler(), "PATCH", "/collections/"+rep.layer+"/items/"+id, "k-editor", `{"properties":{"notes":"seen again"}}`, 200)
+	}
+	readers := []struct {
+		reader matrixReader
+		ch     <-chan sseEvent
+	}{
+		{matrixReaders[0], openEvents(t, ts.URL, anonSeen[len(anonSeen)-1].id, "")},
+		{matrixReaders[3], openEvents(t, ts.URL, editorSeen[len(editorSeen)-1].id, "k-editor")},
+	}
+	end := newIncident()
+	for _, r := range readers {
+		var got []string
+		for _, ev := range until(t, r.ch, end) {
+			if ev.name != "change" {
+				t.Fatalf("%s: event %s %s", r.reader.role, ev.name, ev.raw)
+			}
+			got = append(got, ev.data.ID)
+			if rep, fixture := matrixReports[ev.data.ID]; fixture {
+				p := rep.at
+				if r.reader.coarse(ev.data.ID) {
+					p = geo.SnapPoint(p, matrixPrecisionKm)
+				}
+				if want := [4]float64{p[0], p[1], p[0], p[1]}; ev.data.BBox != want {
+					t.Errorf("%s: replayed bbox of %s %v, want %v", r.reader.role, ev.data.ID, ev.data.BBox, want)
+				}
+			}
+		}
+		var want []string
+		for id := range matrixReports {
+			if r.reader.sees(id) {
+				want = append(want, id)
+			}
+		}
+		want = append(want, end)
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: replayed %v, want %v", r.reader.role, got, want)
 		}
 	}
 }

@@ -408,3 +408,25 @@ func TestAdminResponsesMatchAPI(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseNewKey: any body gives a name and role or a 400 naming a member;
+// what it accepts is exactly an object with the strings name and role.
+func FuzzParseNewKey(f *testing.F) {
+	for _, s := range []string{`{"name":"bob","role":"analyst"}`, `{"name":"bob"}`, `{"role":7}`, `[]`, `{"name":"a","name":"b","role":"x"}`,
+		`{"name":"bob","role":"analyst","x":1}`, `{"name":null,"role":"viewer"}`, `"x"`, ``, `{"name":"\u00e9","role":"admin"}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		name, role, err := parseNewKey(body)
+		if err != nil {
+			if layers.ErrorCode(err) != layers.EINVALID {
+				t.Fatalf("%q: error code %s (%v), want invalid", body, layers.ErrorCode(err), err)
+			}
+			return
+		}
+		var m map[string]any
+		if json.Unmarshal(body, &m) != nil || len(m) != 2 || m["name"] != name || m["role"] != role {
+			t.Fatalf("%q accepted as name %q role %q", body, name, role)
+		}
+	})
+}

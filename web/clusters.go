@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -57,17 +58,12 @@ func (cs clusterSpec) describe(f *layers.Feature) (float64, int8) {
 	return w, -1
 }
 
-// clusterLayer draws a point report layer at a cluster zoom: every grid cell
-// (see tile.Grid) with two or more matching, visible reports becomes one
-// cluster feature at the reports' mean position; a cell with one report
-// shows that report. Non-point reports are drawn as they are.
-func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterSpec, t maptile.Tile, q layers.Query, v view) (tile.Layer, error) {
-	tl := tile.Layer{Name: l.ID}
-	grid := tile.NewGrid(t)
+// fillGrid adds to every cell of grid the matching reports that reader v
+// sees there, and returns the layer's non-point features (unfiltered).
+func (s *Server) fillGrid(cx context.Context, l *layers.Layer, spec clusterSpec, grid *tile.Grid, q layers.Query, v view) ([]*layers.Feature, error) {
 	snap := l.Snapshot()
 	lo, hi := ptindex.Bounds(q.Time)
-	buffered := tile.BufferedBound(t)
-	var others []*layers.Feature // visible non-point features in the buffered tile
+	var others []*layers.Feature
 	// add takes one candidate point through the filters and the view.
 	// Filters are judged on what the reader sees, so that a coarsened
 	// reader cannot filter on a dropped property.
@@ -107,7 +103,7 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 		unfiltered := q.Match == nil && q.Time.Start.IsZero() && q.Time.End.IsZero()
 		for i := range grid.Cells {
 			if err := cx.Err(); err != nil {
-				return tl, err
+				return nil, err
 			}
 			a := &grid.Cells[i]
 			clo, chi := a.Cell.Range()
@@ -128,7 +124,7 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 		// the view applied to each point.
 		for i := range grid.Cells {
 			if err := cx.Err(); err != nil {
-				return tl, err
+				return nil, err
 			}
 			a := &grid.Cells[i]
 			clo, chi := a.Cell.Range()
@@ -175,14 +171,28 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 			return true
 		})
 		if err != nil {
-			return tl, err
+			return nil, err
 		}
 	}
-	for i := range grid.Cells {
-		a := &grid.Cells[i]
-		if a.N == 0 {
-			continue
-		}
+	return others, nil
+}
+
+// clusterLayer draws a point report layer at a cluster zoom: the reports
+// are counted per grid cell and the cells joined into clusters (see
+// tile.Grid.Clusters); a cluster of two or more reports becomes one feature
+// at their mean position, a cluster of one shows that report. Non-point
+// reports are drawn as they are.
+func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterSpec, t maptile.Tile, q layers.Query, v view) (tile.Layer, error) {
+	tl := tile.Layer{Name: l.ID}
+	grid := tile.NewGrid(t)
+	buffered := tile.BufferedBound(t)
+	coarsens := v.Reader.Coarsens()
+	others, err := s.fillGrid(cx, l, spec, grid, q, v)
+	if err != nil {
+		return tl, err
+	}
+	for _, cl := range grid.Clusters() {
+		a := &cl.Agg
 		c := a.Centroid()
 		if !tile.InBuffer(t, c) {
 			continue // drawn by the neighbouring tile
@@ -281,7 +291,8 @@ func (s *Server) handleClusterLeaves(c echo.Context) error {
 		return err
 	}
 	v := s.viewOf(c)
-	leaves, err := s.clusterLeaves(ctx(c), l, cell, q, v)
+	spec, _ := clusterSpecOf(l)
+	leaves, err := s.clusterLeaves(ctx(c), l, spec, cell, q, v)
 	if err != nil {
 		return err
 	}
@@ -300,8 +311,31 @@ func (s *Server) handleClusterLeaves(c echo.Context) error {
 
 // clusterLeaves returns the visible point reports of a cell that pass the
 // filters, in id order, as the reader may see them.
-func (s *Server) clusterLeaves(cx context.Context, l *layers.Layer, cell tile.Cell, q layers.Query, v view) ([]*layers.Feature, error) {
-	b := pad(cell.Bound())
+func (s *Server) clusterLeaves(cx context.Context, l *layers.Layer, spec clusterSpec, cell tile.Cell, q layers.Query, v view) ([]*layers.Feature, error) {
+	// The cells the cluster joined are decided from the counts around it,
+	// exactly as the tile decided them.
+	grid := tile.NewGridAround(cell)
+	if _, err := s.fillGrid(cx, l, spec, grid, q, v); err != nil {
+		return nil, err
+	}
+	// An id from a tile drawn for another audience or before a change
+	// may name no cluster in this reader's view: then it answers for the
+	// reports of that cell alone.
+	members := []tile.Cell{cell}
+	for _, cl := range grid.Clusters() {
+		if cl.Cell == cell {
+			members = cl.Members
+		}
+	}
+	var b orb.Bound
+	for i, m := range members {
+		if i == 0 {
+			b = m.Bound()
+		} else {
+			b = b.Union(m.Bound())
+		}
+	}
+	b = pad(b)
 	q.BBox = &geo.BBox{West: b.Min[0], South: b.Min[1], East: b.Max[0], North: b.Max[1]}
 	q = visibleQuery(v, l, q)
 	page, err := l.Snapshot().Query(cx, q)
@@ -318,7 +352,7 @@ func (s *Server) clusterLeaves(cx context.Context, l *layers.Layer, cell tile.Ce
 		if !ok {
 			continue
 		}
-		if qx, qy := tile.Quantize(p); tile.CellOf(qx, qy, cell.Z) != cell {
+		if qx, qy := tile.Quantize(p); !slices.Contains(members, tile.CellOf(qx, qy, cell.Z)) {
 			continue
 		}
 		out = append(out, sf)

@@ -18,7 +18,7 @@ import (
 // waitIndex waits until the clustered layers' point indexes are current.
 func waitIndex(t testing.TB, s *Server) {
 	t.Helper()
-	cx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	cx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	for id, k := range s.tiles.keepers {
 		if err := k.Wait(cx); err != nil {

@@ -23,6 +23,9 @@ type tileService struct {
 	noIndex bool                       // tests: always take the R-tree path
 	log     *slog.Logger
 	ceiling []byte // the fixed body of /bench/ceiling, when enabled
+	// coarsenKm is the grid anonymous readers' points are snapped to (0:
+	// none): a change moves what they see up to that far from the change.
+	coarsenKm float64
 }
 
 func newTileService(cfg TileConfig, log *slog.Logger) *tileService {
@@ -43,6 +46,9 @@ func newTileService(cfg TileConfig, log *slog.Logger) *tileService {
 // request waits for it. It runs before the catalog is published, so the
 // keepers map is not written once readers exist.
 func (ts *tileService) wire(c *layers.Catalog, anonymous func() (view, bool)) {
+	if v, ok := anonymous(); ok {
+		ts.coarsenKm = v.Reader.PrecisionKm()
+	}
 	ts.keepers = map[string]*ptindex.Keeper{}
 	ts.live = map[string]*layers.Layer{}
 	for _, l := range c.Layers() {
@@ -105,8 +111,8 @@ func (ts *tileService) clustered(l *layers.Layer, z maptile.Zoom) bool {
 
 // invalidate drops the cached tiles that the old or new bound of a changed
 // feature touches: at plain zooms, the tiles whose buffered bound meets it;
-// at cluster zooms, the tiles whose buffered bound meets a cluster cell that
-// the bound touches, since the whole cell's cluster moves.
+// at cluster zooms, the tiles whose cluster grid holds a cell the bound
+// meets, since every cluster decided from those counts may change.
 func (ts *tileService) invalidate(l *layers.Layer, ch layers.Change) {
 	var bounds []orb.Bound
 	for _, fs := range [][]*layers.Feature{ch.Old, ch.New} {
@@ -119,13 +125,17 @@ func (ts *tileService) invalidate(l *layers.Layer, ch layers.Change) {
 	if len(bounds) == 0 {
 		return
 	}
+	if ts.coarsenKm > 0 {
+		// Anonymous readers see coarsened points up to a grid cell away.
+		for i, b := range bounds {
+			bounds[i] = growKm(b, ts.coarsenKm)
+		}
+	}
 	ts.cache.Invalidate(l.ID, func(t maptile.Tile) bool {
+		clustered := ts.clustered(l, t.Z)
 		tb := tile.BufferedBound(t)
 		for _, b := range bounds {
-			if ts.clustered(l, t.Z) {
-				b = tile.CellCover(b, t.Z)
-			}
-			if tb.Intersects(b) {
+			if clustered && tile.GridTouches(t, b) || !clustered && tb.Intersects(b) {
 				return true
 			}
 		}

@@ -85,26 +85,23 @@ func ParseClusterID(s string) (Cell, bool) {
 	return c, true
 }
 
-// CellCover grows b to the whole cells, at the cluster zoom of tile zoom z,
-// that b touches: a change inside b can move any cluster of those cells.
-func CellCover(b orb.Bound, z maptile.Zoom) orb.Bound {
-	cz := uint32(z) + CellShift
-	x0, y0 := Quantize(orb.Point{b.Min[0], b.Max[1]})
-	x1, y1 := Quantize(orb.Point{b.Max[0], b.Min[1]})
-	a, c := CellOf(x0, y0, cz), CellOf(x1, y1, cz)
-	return a.Bound().Union(c.Bound())
+// Grid is the set of cells a tile's clusters depend on: the tile's own 8×8
+// cells and GridRing rings around them (see Clusters). Cells are in
+// row-major order.
+type Grid struct {
+	Z      uint32 // cell zoom
+	x0, y0 uint32 // first cell
+	w, h   uint32
+	// ix0, iy0, ix1, iy1 (exclusive) are the cells the grid was made for.
+	ix0, iy0, ix1, iy1 uint32
+	Cells              []Agg
 }
 
-// Grid is the set of cells whose clusters a tile may show: the tile's own
-// 8×8 cells and the ring around them (their clusters may fall into the
-// tile's buffer). Cells are in row-major order.
-type Grid struct {
-	Tile   maptile.Tile
-	Z      uint32 // cell zoom
-	x0, y0 uint32
-	w, h   uint32
-	Cells  []Agg
-}
+// GridRing is how many rings of cells around a tile its clusters depend
+// on: a cell joins the heaviest cell next to it, which must be a local
+// maximum itself; deciding that for the cells one ring out needs counts
+// three rings out.
+const GridRing = 3
 
 // Agg accumulates the points of one cell. Sums are integers, so the result
 // does not depend on the order in which points arrive.
@@ -122,23 +119,161 @@ type Agg struct {
 
 // NewGrid returns the empty grid of tile t, clamped to the world.
 func NewGrid(t maptile.Tile) *Grid {
-	cz := uint32(t.Z) + CellShift
-	n := uint32(1) << cz
 	x0, y0 := t.X<<CellShift, t.Y<<CellShift
-	x1, y1 := x0+1<<CellShift, y0+1<<CellShift // exclusive
-	if x0 > 0 {
-		x0--
-	}
-	if y0 > 0 {
-		y0--
-	}
-	x1, y1 = min(x1+1, n), min(y1+1, n)
-	g := &Grid{Tile: t, Z: cz, x0: x0, y0: y0, w: x1 - x0, h: y1 - y0}
+	return newGrid(uint32(t.Z)+CellShift, x0, y0, x0+1<<CellShift, y0+1<<CellShift)
+}
+
+// NewGridAround returns the empty grid that decides the cluster of cell c.
+func NewGridAround(c Cell) *Grid { return newGrid(c.Z, c.X, c.Y, c.X+1, c.Y+1) }
+
+func newGrid(cz, ix0, iy0, ix1, iy1 uint32) *Grid {
+	n := uint32(1) << cz
+	x0, y0 := ix0-min(ix0, GridRing), iy0-min(iy0, GridRing)
+	x1, y1 := min(ix1+GridRing, n), min(iy1+GridRing, n)
+	g := &Grid{Z: cz, x0: x0, y0: y0, w: x1 - x0, h: y1 - y0, ix0: ix0, iy0: iy0, ix1: ix1, iy1: iy1}
 	g.Cells = make([]Agg, g.w*g.h)
 	for i := range g.Cells {
 		g.Cells[i].Cell = Cell{Z: cz, X: x0 + uint32(i)%g.w, Y: y0 + uint32(i)/g.w}
 	}
 	return g
+}
+
+// ring returns how many cells c lies outside the cells the grid was made
+// for (0 inside).
+func (g *Grid) ring(c Cell) uint32 {
+	d := func(v, lo, hi uint32) uint32 {
+		switch {
+		case v < lo:
+			return lo - v
+		case v >= hi:
+			return v - hi + 1
+		}
+		return 0
+	}
+	return max(d(c.X, g.ix0, g.ix1), d(c.Y, g.iy0, g.iy1))
+}
+
+// cell returns the aggregate of cell (x, y), or nil outside the grid.
+func (g *Grid) cell(x, y int64) *Agg {
+	if x < int64(g.x0) || y < int64(g.y0) || x >= int64(g.x0+g.w) || y >= int64(g.y0+g.h) {
+		return nil
+	}
+	return &g.Cells[(uint32(y)-g.y0)*g.w+(uint32(x)-g.x0)]
+}
+
+// GridTouches reports whether a change to the points inside b can change
+// what tile t shows at a cluster zoom: whether b meets a cell of t's grid.
+func GridTouches(t maptile.Tile, b orb.Bound) bool {
+	cz := uint32(t.Z) + CellShift
+	n := uint32(1) << cz
+	ix0, iy0 := t.X<<CellShift, t.Y<<CellShift
+	x0, y0 := ix0-min(ix0, GridRing), iy0-min(iy0, GridRing)
+	x1, y1 := min(ix0+1<<CellShift+GridRing, n), min(iy0+1<<CellShift+GridRing, n)
+	qx0, qy0 := Quantize(orb.Point{b.Min[0], b.Max[1]})
+	qx1, qy1 := Quantize(orb.Point{b.Max[0], b.Min[1]})
+	a, c := CellOf(qx0, qy0, cz), CellOf(qx1, qy1, cz)
+	return a.X < x1 && c.X >= x0 && a.Y < y1 && c.Y >= y0
+}
+
+// Cluster is one cluster: its members' sums, named by its seed cell.
+type Cluster struct {
+	Agg
+	Members []Cell
+}
+
+// ClusterRadius is how close, in pixels of a 512-pixel tile, a cell's
+// points must be to a neighbouring cluster's to join it, as supercluster's
+// default radius of 40.
+const ClusterRadius = 40
+
+// Clusters joins the grid's filled cells into clusters in the manner of
+// supercluster, but by rules that look only at nearby cells, so that every
+// tile computes the same clusters where they overlap: a cell whose count is
+// the greatest of its 3×3 neighbourhood (ties: the smaller cell id) is a
+// seed; any other cell joins the heaviest cell next to it when that is a
+// seed and their points' centres lie within ClusterRadius pixels, and else
+// stays a cluster of its own. It returns the clusters seeded in the cells
+// the grid was made for and the ring around them (those whose position can
+// fall in the tile's buffer), in row-major order of their seeds.
+func (g *Grid) Clusters() []Cluster {
+	// best[i]: index of the heaviest cell of i's neighbourhood, for the
+	// cells whose whole neighbourhood is in the grid; -1 otherwise.
+	best := make([]int32, len(g.Cells))
+	for i := range g.Cells {
+		best[i] = -1
+		a := &g.Cells[i]
+		if a.N == 0 || g.ring(a.Cell) >= GridRing {
+			continue
+		}
+		b := a
+		for dy := int64(-1); dy <= 1; dy++ {
+			for dx := int64(-1); dx <= 1; dx++ {
+				n := g.cell(int64(a.Cell.X)+dx, int64(a.Cell.Y)+dy)
+				if n != nil && (n.N > b.N || n.N == b.N && n.Cell.ID() < b.Cell.ID()) {
+					b = n
+				}
+			}
+		}
+		best[i] = int32((b.Cell.Y-g.y0)*g.w + (b.Cell.X - g.x0))
+	}
+	seed := func(i int32) bool { return i >= 0 && best[i] == i }
+	// A cell's own pixel size in quantised units, at the tile zoom.
+	px := float64(uint64(1)<<(qbits-g.Z+CellShift)) / 512
+	r2 := ClusterRadius * px * ClusterRadius * px
+	joins := func(i int) bool {
+		b := best[i]
+		if b < 0 || b == int32(i) || !seed(b) {
+			return false
+		}
+		cx, cy := g.Cells[i].mean()
+		sx, sy := g.Cells[b].mean()
+		return (cx-sx)*(cx-sx)+(cy-sy)*(cy-sy) <= r2
+	}
+	var out []Cluster
+	for i := range g.Cells {
+		a := &g.Cells[i]
+		if a.N == 0 || g.ring(a.Cell) > 1 || best[i] < 0 || joins(i) {
+			continue
+		}
+		cl := Cluster{Agg: *a, Members: []Cell{a.Cell}}
+		if seed(int32(i)) {
+			for dy := int64(-1); dy <= 1; dy++ {
+				for dx := int64(-1); dx <= 1; dx++ {
+					n := g.cell(int64(a.Cell.X)+dx, int64(a.Cell.Y)+dy)
+					if n == nil || n == a || n.N == 0 {
+						continue
+					}
+					j := int((n.Cell.Y-g.y0)*g.w + (n.Cell.X - g.x0))
+					if best[j] == int32(i) && joins(j) {
+						cl.merge(n)
+						cl.Members = append(cl.Members, n.Cell)
+					}
+				}
+			}
+		}
+		out = append(out, cl)
+	}
+	return out
+}
+
+// mean returns the mean quantised position of the cell's points.
+func (a *Agg) mean() (float64, float64) {
+	return float64(a.sx) / float64(a.N), float64(a.sy) / float64(a.N)
+}
+
+// merge adds another cell's points to a cluster.
+func (a *Agg) merge(b *Agg) {
+	a.N += b.N
+	a.sx += b.sx
+	a.sy += b.sy
+	a.Sum += b.Sum
+	for i := range a.Counts {
+		a.Counts[i] += b.Counts[i]
+	}
+	if b.HasLatest && (!a.HasLatest || b.Latest > a.Latest) {
+		a.Latest, a.HasLatest = b.Latest, true
+	}
+	a.First = nil // only a single point keeps its payload
 }
 
 // At returns the aggregate of the cell holding a quantised point, or nil

@@ -1,6 +1,8 @@
 package tile
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -84,10 +86,117 @@ func TestGridAggregatesOrderFree(t *testing.T) {
 	if c.N != 3 || c.Sum != 3 || c.Counts[0] != 2 || c.Latest != 2 || !InBuffer(tl, c.Centroid()) {
 		t.Errorf("cell aggregate %+v", c)
 	}
-	if len(a.Cells) != 100 {
-		t.Errorf("grid of %d cells, want 10×10", len(a.Cells))
+	if n := 8 + 2*GridRing; len(a.Cells) != n*n {
+		t.Errorf("grid of %d cells, want %d×%d", len(a.Cells), n, n)
 	}
 	if Abbreviate(999) != "999" || Abbreviate(1234) != "1.2k" || Abbreviate(15678) != "16k" {
 		t.Error("Abbreviate")
+	}
+}
+
+// fill puts quantised points into a grid.
+func fill(g *Grid, pts []orb.Point) {
+	for i, p := range pts {
+		qx, qy := Quantize(p)
+		if a := g.At(qx, qy); a != nil {
+			a.Add(qx, qy, 1, 0, 0, false, i, uint64(i))
+		}
+	}
+}
+
+// TestClustersJoinAcrossCellEdges: reports a few pixels apart on either
+// side of a cell edge form one cluster; reports farther apart than the
+// radius stay apart, even in neighbouring cells.
+func TestClustersJoinAcrossCellEdges(t *testing.T) {
+	const z = 9
+	tl := maptile.At(orb.Point{38.3, 48.3}, z)
+	cz := uint32(z) + CellShift
+	edge := Cell{Z: cz, X: tl.X<<CellShift + 4, Y: tl.Y<<CellShift + 4}.Bound() // a cell inside the tile
+	px := (edge.Max[0] - edge.Min[0]) / 64                                      // one pixel in degrees, roughly
+	y := (edge.Min[1] + edge.Max[1]) / 2
+	for _, tc := range []struct {
+		name string
+		pts  []orb.Point
+		want []int // point counts of the clusters, in order
+	}{
+		{"across an edge, 4 px apart", []orb.Point{{edge.Min[0] - 2*px, y}, {edge.Min[0] + 2*px, y}, {edge.Min[0] + 3*px, y}}, []int{3}},
+		{"neighbouring cells, 60 px apart", []orb.Point{{edge.Min[0] - 30*px, y}, {edge.Min[0] + 30*px, y}, {edge.Min[0] + 31*px, y}}, []int{1, 2}},
+		{"one cell", []orb.Point{{edge.Min[0] + 10*px, y}, {edge.Min[0] + 20*px, y}}, []int{2}},
+	} {
+		g := NewGrid(tl)
+		fill(g, tc.pts)
+		var got []int
+		for _, c := range g.Clusters() {
+			got = append(got, c.N)
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: clusters of %v points, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestClustersAgreeAcrossTiles draws the clusters of random points for a
+// block of tiles: a cluster that two tiles both draw is the same in both,
+// and the tiles together account for every point exactly once.
+func TestClustersAgreeAcrossTiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const z = 8
+	centre := maptile.At(orb.Point{38.3, 48.3}, z)
+	block := centre.Bound()
+	for _, d := range [][2]int{{-1, -1}, {1, 1}} {
+		block = block.Union(maptile.New(uint32(int(centre.X)+d[0]), uint32(int(centre.Y)+d[1]), z).Bound())
+	}
+	var pts []orb.Point
+	for range 3000 {
+		// Clumps, so that cells hold from one to hundreds of points.
+		c := orb.Point{block.Min[0] + rng.Float64()*(block.Max[0]-block.Min[0]), block.Min[1] + rng.Float64()*(block.Max[1]-block.Min[1])}
+		for range 1 + rng.IntN(4) {
+			pts = append(pts, orb.Point{c[0] + rng.NormFloat64()*0.01, c[1] + rng.NormFloat64()*0.01})
+		}
+	}
+	seen := map[uint64]Cluster{}
+	owned := 0
+	for dx := -1; dx <= 1; dx++ {
+		for dy := -1; dy <= 1; dy++ {
+			tl := maptile.New(uint32(int(centre.X)+dx), uint32(int(centre.Y)+dy), z)
+			g := NewGrid(tl)
+			fill(g, pts)
+			for _, c := range g.Clusters() {
+				p := NewProjector(tl).Point(c.Centroid())
+				if !InBuffer(tl, c.Centroid()) {
+					continue
+				}
+				if prev, ok := seen[c.Cell.ID()]; ok && (prev.N != c.N || prev.Centroid() != c.Centroid() || fmt.Sprint(prev.Members) != fmt.Sprint(c.Members)) {
+					t.Fatalf("cluster %d: %d points at %v in one tile, %d at %v in another", c.Cell.ID(), prev.N, prev.Centroid(), c.N, c.Centroid())
+				}
+				seen[c.Cell.ID()] = c
+				// Each tile owns the clusters centred inside it.
+				if p[0] >= 0 && p[0] < Extent && p[1] >= 0 && p[1] < Extent && dx == 0 && dy == 0 {
+					owned += c.N
+				}
+			}
+		}
+	}
+	// The centre tile's own clusters hold exactly the points whose
+	// cluster is centred in it: count those from the clusters seen.
+	want := 0
+	for _, c := range seen {
+		if p := NewProjector(centre).Point(c.Centroid()); p[0] >= 0 && p[0] < Extent && p[1] >= 0 && p[1] < Extent {
+			want += c.N
+		}
+	}
+	if owned != want || owned == 0 {
+		t.Fatalf("the centre tile draws %d points in its own clusters, the block %d", owned, want)
+	}
+	// Every point of the centre tile's interior is in exactly one drawn
+	// cluster: members never overlap.
+	cells := map[Cell]uint64{}
+	for id, c := range seen {
+		for _, m := range c.Members {
+			if other, ok := cells[m]; ok && other != id {
+				t.Fatalf("cell %v is in clusters %d and %d", m, other, id)
+			}
+			cells[m] = id
+		}
 	}
 }

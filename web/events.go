@@ -1,12 +1,17 @@
 package web
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,10 +33,12 @@ const clientBuffer = 64
 // always the latest commit) for clients that reconnect with Last-Event-ID.
 const replayEvents = 4096
 
-// Event ids are "<commit>-<index in the commit>". Commit numbers start at
-// the hub's start time in microseconds, so that they keep rising across
-// restarts and an id from an earlier run is recognised as older than
-// anything held.
+// An event is numbered by its commit and its index in the commit. Commit
+// numbers start at the hub's start time in microseconds, so that they keep
+// rising across restarts. The id a client sees is that pair encrypted with
+// a key made at start: plain numbers would let an anonymous subscriber
+// count, by the gaps, the commits and events it is not shown. An id from an
+// earlier run (another key) or made up decrypts to nothing held.
 
 type hub struct {
 	mu        sync.Mutex
@@ -43,6 +50,7 @@ type hub struct {
 	ringSize  int          // events in ring
 	dropped   eventBatch   // the last commit to leave the ring: its seq, and its size in from
 	replayCap int          // replayEvents, or less in tests
+	ids       cipher.Block // encrypts event ids
 }
 
 type sseClient struct {
@@ -58,7 +66,24 @@ type eventBatch struct {
 
 func newHub() *hub {
 	base := uint64(time.Now().UnixMicro())
-	return &hub{clients: map[*sseClient]struct{}{}, base: base, seq: base, replayCap: replayEvents}
+	key := make([]byte, 16)
+	if _, err := rand.Read(key); err != nil {
+		panic(fmt.Sprintf("event id key: %v", err)) // crypto/rand does not fail on Linux
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		panic(err) // a 16-byte key is always valid
+	}
+	return &hub{clients: map[*sseClient]struct{}{}, base: base, seq: base, replayCap: replayEvents, ids: block}
+}
+
+// eventID is the id a client sees for event idx of commit seq.
+func (h *hub) eventID(seq uint64, idx int) string {
+	var plain, sealed [16]byte
+	binary.BigEndian.PutUint64(plain[:8], seq)
+	binary.BigEndian.PutUint64(plain[8:], uint64(idx))
+	h.ids.Encrypt(sealed[:], plain[:])
+	return hex.EncodeToString(sealed[:])
 }
 
 // publish is called by the reports service after each commit. It never
@@ -111,7 +136,7 @@ func (h *hub) joinAfter(lastID string) (c *sseClient, replay []eventBatch, reset
 	if len(h.ring) > 0 {
 		covered = h.ring[0].seq
 	}
-	seq, idx, perr := parseEventID(lastID)
+	seq, idx, perr := h.parseEventID(lastID)
 	switch {
 	case perr != nil || seq > h.seq || seq < h.base:
 	case seq >= covered:
@@ -130,28 +155,26 @@ func (h *hub) joinAfter(lastID string) (c *sseClient, replay []eventBatch, reset
 		// joined before the first commit): all that is held is new to it.
 		return c, slices.Clone(h.ring), "", true
 	}
-	head := fmt.Sprintf("%d-0", h.seq)
+	head := h.eventID(h.seq, 0)
 	if n := len(h.ring); n > 0 {
-		head = fmt.Sprintf("%d-%d", h.seq, len(h.ring[n-1].events)-1)
+		head = h.eventID(h.seq, len(h.ring[n-1].events)-1)
 	}
 	return c, nil, head, true
 }
 
-// parseEventID splits "<commit>-<index>".
-func parseEventID(id string) (uint64, int, error) {
-	a, b, ok := strings.Cut(id, "-")
-	if !ok {
-		return 0, 0, fmt.Errorf("event id %q: want <commit>-<index>", id)
+// parseEventID decrypts an event id to its commit and index.
+func (h *hub) parseEventID(id string) (uint64, int, error) {
+	sealed, err := hex.DecodeString(id)
+	if err != nil || len(sealed) != 16 {
+		return 0, 0, fmt.Errorf("event id %q: not one of this server's ids", id)
 	}
-	seq, err := strconv.ParseUint(a, 10, 64)
-	if err != nil {
-		return 0, 0, err
+	var plain [16]byte
+	h.ids.Decrypt(plain[:], sealed)
+	idx := binary.BigEndian.Uint64(plain[8:])
+	if idx > math.MaxInt32 {
+		return 0, 0, fmt.Errorf("event id %q: not one of this server's ids", id)
 	}
-	idx, err := strconv.Atoi(b)
-	if err != nil || idx < 0 {
-		return 0, 0, fmt.Errorf("event id %q: bad index", id)
-	}
-	return seq, idx, nil
+	return binary.BigEndian.Uint64(plain[:8]), int(idx), nil
 }
 
 func (h *hub) leave(c *sseClient) {
@@ -300,7 +323,7 @@ func (s *Server) formatEvents(v view, b eventBatch) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		out = fmt.Appendf(out, "id: %d-%d\nevent: change\ndata: %s\n\n", b.seq, i, data)
+		out = fmt.Appendf(out, "id: %s\nevent: change\ndata: %s\n\n", s.hub.eventID(b.seq, i), data)
 	}
 	return string(out), nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -249,5 +250,35 @@ func TestEventsReplayThroughTheView(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: replayed %v, want %v", r.reader.role, got, want)
 		}
+	}
+}
+
+// TestEventIDsRevealNothing: event ids are opaque, so the ids an anonymous
+// subscriber gets do not count the commits and events hidden from it (plain
+// commit numbers would, by their gaps); they still name the event for
+// Last-Event-ID, and only this server's ids do.
+func TestEventIDsRevealNothing(t *testing.T) {
+	h := newHub()
+	hexID := regexp.MustCompile(`^[0-9a-f]{32}$`)
+	var ids []string
+	for i := range 20 {
+		id := h.eventID(h.base+1+uint64(i), i%3)
+		if !hexID.MatchString(id) {
+			t.Fatalf("event id %q is not 32 hex digits", id)
+		}
+		seq, idx, err := h.parseEventID(id)
+		if err != nil || seq != h.base+1+uint64(i) || idx != i%3 {
+			t.Fatalf("id %q reads back as %d-%d (%v)", id, seq, idx, err)
+		}
+		ids = append(ids, id)
+	}
+	// Consecutive commits' ids are in no order a reader could count by.
+	if slices.IsSorted(ids) || slices.IsSortedFunc(ids, func(a, b string) int { return strings.Compare(b, a) }) {
+		t.Fatalf("ids of consecutive commits are ordered: %v", ids)
+	}
+	// Another server (another key) does not take them.
+	other := newHub()
+	if seq, _, err := other.parseEventID(ids[0]); err == nil && seq >= other.base && seq <= other.seq+1000 {
+		t.Fatalf("another server reads id %s as its commit %d", ids[0], seq)
 	}
 }

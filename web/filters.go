@@ -45,10 +45,14 @@ func (s *Server) parseFilters(c echo.Context, l *layers.Layer) (layers.Query, er
 			preds = append(preds, p)
 		}
 	}
-	if p, err := parseCQL(params, s.readerQueryables(c, l)); err != nil {
-		return q, err
-	} else if p != nil {
-		preds = append(preds, p)
+	// Most tile requests have no parameters: skip building the
+	// reader's queryables for them (it was most of a cached tile's cost).
+	if len(params) > 0 {
+		if p, err := parseCQL(params, s.readerQueryables(c, l)); err != nil {
+			return q, err
+		} else if p != nil {
+			preds = append(preds, p)
+		}
 	}
 	if len(preds) > 0 {
 		q.Match = func(f *layers.Feature) bool {

@@ -85,7 +85,7 @@ func run(ctx context.Context, c config, out io.Writer) error {
 			return fmt.Errorf("gen: %w", err)
 		}
 	}
-	srv, err := start(ctx, bin, file, out)
+	srv, err := start(ctx, bin, file, filepath.Join(dir, "store.gpkg"), out)
 	if err != nil {
 		return err
 	}
@@ -297,8 +297,8 @@ type server struct {
 
 // start runs troopmap serve and waits until it is ready and both point
 // indexes, with their anonymous views, are built.
-func start(ctx context.Context, bin, file string, out io.Writer) (*server, error) {
-	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--reports", file, "--bench-ceiling",
+func start(ctx context.Context, bin, file, store string, out io.Writer) (*server, error) {
+	cmd := exec.CommandContext(ctx, bin, "serve", "--addr", "127.0.0.1:0", "--reports", file, "--store", store, "--bench-ceiling",
 		"--max-expensive", "64", "--log-level", "info",
 		// One client address makes every request here: the per-address
 		// read limit would measure itself, not tile serving.

@@ -263,16 +263,7 @@ func (a *Agg) mean() (float64, float64) {
 
 // merge adds another cell's points to a cluster.
 func (a *Agg) merge(b *Agg) {
-	a.N += b.N
-	a.sx += b.sx
-	a.sy += b.sy
-	a.Sum += b.Sum
-	for i := range a.Counts {
-		a.Counts[i] += b.Counts[i]
-	}
-	if b.HasLatest && (!a.HasLatest || b.Latest > a.Latest) {
-		a.Latest, a.HasLatest = b.Latest, true
-	}
+	a.AddRun(b.N, b.sx, b.sy, b.Sum, b.Counts, b.Latest, b.HasLatest, nil)
 	a.First = nil // only a single point keeps its payload
 }
 

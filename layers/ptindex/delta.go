@@ -115,13 +115,9 @@ func insertSorted(es []Entry, e Entry) []Entry {
 	return slices.Insert(es, i, e)
 }
 
-// inRange returns the entries of a sorted slice with codes in [lo, hi].
+// inRange returns the entries of a code-ordered slice with codes in [lo, hi].
 func inRange(es []Entry, lo, hi uint64) []Entry {
-	i, _ := slices.BinarySearchFunc(es, lo, func(e Entry, c uint64) int { return cmp(e.Code, c) })
-	j := i
-	for j < len(es) && es[j].Code <= hi {
-		j++
-	}
+	i, j := spanOf(es, lo, hi)
 	return es[i:j]
 }
 

@@ -48,7 +48,7 @@ func describe(f *layers.Feature) (float64, int8) {
 // addEach is the reference: every entry of the range added one by one.
 func addEach(ix *Index, lo, hi uint64) tile.Agg {
 	var a tile.Agg
-	ix.Each(lo, hi, func(e *Entry) { e.addTo(&a) })
+	ix.Each(lo, hi, func(e *Entry) { e.AddTo(&a) })
 	return a
 }
 

@@ -99,10 +99,14 @@ func (ix *Index) latest(i, j int) int64 {
 	return max(m, ix.sums.sparse[k][bi], ix.sums.sparse[k][bj-1<<k])
 }
 
-// span returns the index range of the entries with codes in [lo, hi].
-func (ix *Index) span(lo, hi uint64) (int, int) {
-	i, _ := slices.BinarySearchFunc(ix.entries, lo, func(e Entry, c uint64) int { return cmp(e.Code, c) })
-	j := sort.Search(len(ix.entries)-i, func(k int) bool { return ix.entries[i+k].Code > hi })
+// span returns the index range of the core entries with codes in [lo, hi].
+func (ix *Index) span(lo, hi uint64) (int, int) { return spanOf(ix.entries, lo, hi) }
+
+// spanOf returns the index range of the entries of a code-ordered slice
+// with codes in [lo, hi].
+func spanOf(es []Entry, lo, hi uint64) (int, int) {
+	i, _ := slices.BinarySearchFunc(es, lo, func(e Entry, c uint64) int { return cmp(e.Code, c) })
+	j := sort.Search(len(es)-i, func(k int) bool { return es[i+k].Code > hi })
 	return i, i + j
 }
 
@@ -113,7 +117,7 @@ func (ix *Index) span(lo, hi uint64) (int, int) {
 func (ix *Index) Aggregate(lo, hi uint64, a *tile.Agg) {
 	d := ix.delta
 	if d != nil && len(inRange(d.removed, lo, hi)) > 0 {
-		ix.Each(lo, hi, func(e *Entry) { e.addTo(a) })
+		ix.Each(lo, hi, func(e *Entry) { e.AddTo(a) })
 		return
 	}
 	if i, j := ix.span(lo, hi); i < j {
@@ -130,13 +134,13 @@ func (ix *Index) Aggregate(lo, hi uint64, a *tile.Agg) {
 	if d != nil {
 		es := inRange(d.added, lo, hi)
 		for k := range es {
-			es[k].addTo(a)
+			es[k].AddTo(a)
 		}
 	}
 }
 
-// addTo adds the entry to a cluster aggregate.
-func (e *Entry) addTo(a *tile.Agg) {
+// AddTo adds the entry to a cluster aggregate.
+func (e *Entry) AddTo(a *tile.Agg) {
 	t := e.StartNs()
 	a.Add(e.QX, e.QY, e.Weight, int(e.Cat), t, t != 0, e.F, 0)
 }

@@ -96,83 +96,84 @@ func (s *Server) fillGrid(cx context.Context, l *layers.Layer, spec clusterSpec,
 		}
 		a.Add(qx, qy, w, int(cat), start, start != 0, sf, 0)
 	}
-	// The reader's point index holds the points as the reader sees them.
-	// Without filters a cell's cluster is a sum over one run of it.
-	coarse := v.Reader.Coarsens()
-	if ix := s.tiles.viewIndex(l, snap, v); ix != nil {
-		unfiltered := q.Match == nil && q.Time.Start.IsZero() && q.Time.End.IsZero()
+	// eachCell calls fill for every cell with its code range.
+	eachCell := func(fill func(a *tile.Agg, clo, chi uint64)) error {
 		for i := range grid.Cells {
 			if err := cx.Err(); err != nil {
-				return nil, err
+				return err
 			}
 			a := &grid.Cells[i]
 			clo, chi := a.Cell.Range()
+			fill(a, clo, chi)
+		}
+		return nil
+	}
+	// The reader's point index holds the points as the reader sees them.
+	// Without filters a cell's cluster is a sum over one run of it.
+	if ix := s.tiles.viewIndex(l, snap, v); ix != nil {
+		unfiltered := q.Match == nil && q.Time.Start.IsZero() && q.Time.End.IsZero()
+		err := eachCell(func(a *tile.Agg, clo, chi uint64) {
 			if unfiltered {
 				ix.Aggregate(clo, chi, a)
-				continue
+				return
 			}
 			ix.Each(clo, chi, func(e *ptindex.Entry) {
 				if e.Overlaps(lo, hi) && (q.Match == nil || q.Match(e.F)) {
-					t := e.StartNs()
-					a.Add(e.QX, e.QY, e.Weight, int(e.Cat), t, t != 0, e.F, 0)
+					e.AddTo(a)
 				}
 			})
-		}
-		others = ix.Others
-	} else if ix := s.tiles.index(l, snap); ix != nil && !coarse {
+		})
+		return ix.Others, err
+	}
+	if ix := s.tiles.index(l, snap); ix != nil && !coarsens {
 		// The reader's view is still being built: the full index, with
 		// the view applied to each point.
-		for i := range grid.Cells {
-			if err := cx.Err(); err != nil {
-				return nil, err
-			}
-			a := &grid.Cells[i]
-			clo, chi := a.Cell.Range()
+		err := eachCell(func(a *tile.Agg, clo, chi uint64) {
 			ix.Each(clo, chi, func(e *ptindex.Entry) {
 				if e.Overlaps(lo, hi) {
 					add(a, e.F, e.QX, e.QY, e.Weight, e.Cat, e.StartNs())
 				}
 			})
-		}
-		others = ix.Others
-	} else {
-		var cover orb.Bound
-		for i, c := range grid.Cells {
-			if i == 0 {
-				cover = c.Cell.Bound()
-			} else {
-				cover = cover.Union(c.Cell.Bound())
-			}
-		}
-		cover = pad(cover)
-		if coarse {
-			cover = growKm(cover, v.Reader.PrecisionKm())
-		}
-		var err error
-		n := 0
-		snap.Search(cover, func(f *layers.Feature) bool {
-			if n++; n&1023 == 0 && cx.Err() != nil {
-				err = cx.Err()
-				return false
-			}
-			p, ok := f.Geometry.(orb.Point)
-			if !ok {
-				others = append(others, f)
-				return true
-			}
-			if !q.Time.Overlaps(f.Start, f.End) {
-				return true
-			}
-			qx, qy := tile.Quantize(p)
-			if a := grid.At(qx, qy); a != nil || coarse {
-				w, cat := spec.describe(f)
-				add(a, f, qx, qy, w, cat, startNs(f))
-			}
-			return true
 		})
-		if err != nil {
-			return nil, err
+		return ix.Others, err
+	}
+	// No index yet (start-up) or a coarsened reader: walk the R-tree.
+	var cover orb.Bound
+	for i, c := range grid.Cells {
+		if i == 0 {
+			cover = c.Cell.Bound()
+		} else {
+			cover = cover.Union(c.Cell.Bound())
 		}
+	}
+	cover = pad(cover)
+	if coarsens {
+		cover = growKm(cover, v.Reader.PrecisionKm())
+	}
+	var err error
+	n := 0
+	snap.Search(cover, func(f *layers.Feature) bool {
+		if n++; n&1023 == 0 && cx.Err() != nil {
+			err = cx.Err()
+			return false
+		}
+		p, ok := f.Geometry.(orb.Point)
+		if !ok {
+			others = append(others, f)
+			return true
+		}
+		if !q.Time.Overlaps(f.Start, f.End) {
+			return true
+		}
+		qx, qy := tile.Quantize(p)
+		if a := grid.At(qx, qy); a != nil || coarsens {
+			w, cat := spec.describe(f)
+			add(a, f, qx, qy, w, cat, startNs(f))
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
 	}
 	return others, nil
 }

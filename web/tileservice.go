@@ -79,26 +79,29 @@ func (ts *tileService) wire(c *layers.Catalog, anonymous func() (view, bool)) {
 	}
 }
 
-// keeper returns the point index keeper of a clustered layer.
-func (ts *tileService) keeper(id string) *ptindex.Keeper { return ts.keepers[id] }
+// indexed returns the keeper of l's point index, or nil when l has none
+// to use: a past layer (asof) has none, since versions would collide.
+func (ts *tileService) indexed(l *layers.Layer) *ptindex.Keeper {
+	if ts.noIndex || ts.live[l.ID] != l {
+		return nil
+	}
+	return ts.keepers[l.ID]
+}
 
 // index returns the point index of l's snapshot s, or nil while it builds.
 func (ts *tileService) index(l *layers.Layer, s *layers.Snapshot) *ptindex.Index {
-	if ts.noIndex || ts.live[l.ID] != l {
-		return nil // a past layer (asof) has no index: versions would collide
+	if k := ts.indexed(l); k != nil {
+		return k.For(s)
 	}
-	return ts.keepers[l.ID].For(s)
+	return nil
 }
 
 // viewIndex returns the point index of l's snapshot s as reader v sees it,
 // or nil while it builds.
 func (ts *tileService) viewIndex(l *layers.Layer, s *layers.Snapshot, v view) *ptindex.Index {
-	if ts.noIndex || ts.live[l.ID] != l {
-		return nil
-	}
-	k := ts.keepers[l.ID]
-	if !v.Reader.Hides() {
-		return k.For(s)
+	k := ts.indexed(l)
+	if k == nil || !v.Reader.Hides() {
+		return ts.index(l, s)
 	}
 	return k.View(s, v.Key, func(f *layers.Feature) *layers.Feature { return v.Show(l, f) })
 }

@@ -1,0 +1,450 @@
+// Package props holds a feature's properties in a compact, immutable form.
+//
+// A decoded JSON object (map[string]any) costs dozens of small allocations
+// and about a hundred pointers per report: a million reports make a live heap
+// the garbage collector needs seconds of CPU to mark, which shows as tile
+// latency tails. Props keeps the object as its canonical JSON text in one
+// pointer-free string, with a table of where each member starts, so a lookup
+// is a binary search and writing the object out is a copy.
+package props
+
+import (
+	"encoding/json"
+	"fmt"
+	"iter"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Props is an immutable JSON object. The zero value is the empty object.
+// Two Props hold the same members and values exactly when they are ==.
+//
+// Layout of s: a little-endian uint32 n, then n uint32 offsets into the JSON
+// text of each member's key, then the JSON text: compact, members sorted by
+// key (byte order of the decoded key), nested objects sorted too.
+type Props struct{ s string }
+
+const headerWord = 4
+
+// FromMap encodes m. Values may be what JSON decoding gives (string, float64,
+// bool, nil, []any, map[string]any) and also ints, []string and time.Time
+// (written as RFC 3339); NaN and infinities become null.
+func FromMap(m map[string]any) Props {
+	if len(m) == 0 {
+		return Props{}
+	}
+	type member struct {
+		key, orig string
+		val       any
+	}
+	ms := make([]member, 0, len(m))
+	for k, v := range m {
+		ms = append(ms, member{canonKey(k), k, v})
+	}
+	slices.SortFunc(ms, func(a, b member) int {
+		if c := strings.Compare(a.key, b.key); c != 0 {
+			return c
+		}
+		return strings.Compare(a.orig, b.orig)
+	})
+	// Keys that differ only in invalid UTF-8 read back the same: keep one.
+	ms = slices.CompactFunc(ms, func(a, b member) bool { return a.key == b.key })
+	w := newBuilder(len(ms), 32*len(ms))
+	for _, m := range ms {
+		w.key(m.key)
+		w.b = AppendValue(w.b, m.val)
+	}
+	return w.done()
+}
+
+// canonKey is k as it reads back from JSON: invalid UTF-8 bytes become U+FFFD.
+func canonKey(k string) string {
+	if utf8.ValidString(k) {
+		return k
+	}
+	return decodeString(string(AppendString(nil, k)))
+}
+
+// FromJSON decodes a JSON object (null is the empty object).
+func FromJSON(raw []byte) (Props, error) {
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return Props{}, fmt.Errorf("properties: %w", err)
+	}
+	return FromMap(m), nil
+}
+
+// builder writes members in key order after room for the header.
+type builder struct {
+	b     []byte
+	n     int // members written
+	total int // members announced in the header
+}
+
+func newBuilder(n, sizeHint int) *builder {
+	b := make([]byte, headerWord*(n+1), headerWord*(n+1)+sizeHint+2)
+	putU32(b, 0, uint32(n))
+	b = append(b, '{')
+	return &builder{b: b, total: n}
+}
+
+// body is where the JSON text starts.
+func (w *builder) body() int { return headerWord * (w.total + 1) }
+
+// key starts the next member; the caller appends its value.
+func (w *builder) key(k string) {
+	if w.n > 0 {
+		w.b = append(w.b, ',')
+	}
+	putU32(w.b, headerWord*(w.n+1), uint32(len(w.b)-w.body()))
+	w.n++
+	w.b = AppendString(w.b, k)
+	w.b = append(w.b, ':')
+}
+
+func (w *builder) done() Props {
+	if w.n != w.total {
+		panic(fmt.Sprintf("props: %d members written, %d announced", w.n, w.total))
+	}
+	if w.n == 0 {
+		return Props{}
+	}
+	w.b = append(w.b, '}')
+	return Props{s: string(w.b)}
+}
+
+func putU32(b []byte, i int, v uint32) {
+	b[i], b[i+1], b[i+2], b[i+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+}
+
+func u32(s string, i int) uint32 {
+	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
+}
+
+// Len is the number of members.
+func (p Props) Len() int {
+	if p.s == "" {
+		return 0
+	}
+	return int(u32(p.s, 0))
+}
+
+// JSON is the object's canonical JSON text.
+func (p Props) JSON() string {
+	if p.s == "" {
+		return "{}"
+	}
+	return p.s[headerWord*(p.Len()+1):]
+}
+
+// member returns member i's raw key (without quotes, still escaped) and
+// its raw JSON value.
+func (p Props) member(i int) (key, val string) {
+	n := p.Len()
+	text := p.JSON()
+	start := int(u32(p.s, headerWord*(i+1)))
+	end := len(text) - 1 // the closing brace
+	if i+1 < n {
+		end = int(u32(p.s, headerWord*(i+2))) - 1 // the comma
+	}
+	m := text[start:end]
+	q := closingQuote(m)
+	return m[1:q], m[q+2:]
+}
+
+// closingQuote returns the index of the quote ending the JSON string that
+// s starts with.
+func closingQuote(s string) int {
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return i
+		}
+	}
+	return len(s)
+}
+
+// unescapeKey decodes a raw key; keys without escapes are returned as they are.
+func unescapeKey(raw string) string {
+	if !strings.Contains(raw, `\`) {
+		return raw
+	}
+	var k string
+	_ = json.Unmarshal([]byte(`"`+raw+`"`), &k)
+	return k
+}
+
+// Raw returns key's value as JSON text.
+func (p Props) Raw(key string) (string, bool) {
+	lo, hi := 0, p.Len()
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		k, v := p.member(mid)
+		switch c := strings.Compare(unescapeKey(k), key); {
+		case c == 0:
+			return v, true
+		case c < 0:
+			lo = mid + 1
+		default:
+			hi = mid
+		}
+	}
+	return "", false
+}
+
+// Lookup returns key's value decoded as encoding/json would into an any.
+func (p Props) Lookup(key string) (any, bool) {
+	raw, ok := p.Raw(key)
+	if !ok {
+		return nil, false
+	}
+	return decode(raw), true
+}
+
+// Get returns key's value, nil when absent.
+func (p Props) Get(key string) any {
+	v, _ := p.Lookup(key)
+	return v
+}
+
+// Has reports whether key is a member.
+func (p Props) Has(key string) bool {
+	_, ok := p.Raw(key)
+	return ok
+}
+
+// String returns key's value when it is a string. It does not allocate for
+// strings without escapes: they share the Props' memory.
+func (p Props) String(key string) (string, bool) {
+	raw, ok := p.Raw(key)
+	if !ok || raw == "" || raw[0] != '"' {
+		return "", false
+	}
+	return decodeString(raw), true
+}
+
+// Number returns key's value when it is a number.
+func (p Props) Number(key string) (float64, bool) {
+	raw, ok := p.Raw(key)
+	if !ok || raw == "" || !isNumberStart(raw[0]) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(raw, 64)
+	return f, err == nil
+}
+
+// Bool returns key's value when it is a boolean.
+func (p Props) Bool(key string) (value, ok bool) {
+	raw, _ := p.Raw(key)
+	switch raw {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}
+
+// Path follows keys through nested objects and returns the value there.
+func (p Props) Path(keys ...string) (any, bool) {
+	if len(keys) == 0 {
+		return nil, false
+	}
+	raw, ok := p.Raw(keys[0])
+	for _, k := range keys[1:] {
+		if !ok {
+			return nil, false
+		}
+		raw, ok = objectMember(raw, k)
+	}
+	if !ok {
+		return nil, false
+	}
+	return decode(raw), true
+}
+
+// All yields the members in key order with their decoded values.
+func (p Props) All() iter.Seq2[string, any] {
+	return func(yield func(string, any) bool) {
+		for i := range p.Len() {
+			k, v := p.member(i)
+			if !yield(unescapeKey(k), decode(v)) {
+				return
+			}
+		}
+	}
+}
+
+// Keys yields the member names in order.
+func (p Props) Keys() iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for i := range p.Len() {
+			k, _ := p.member(i)
+			if !yield(unescapeKey(k)) {
+				return
+			}
+		}
+	}
+}
+
+// Map decodes the object into a new map the caller owns.
+func (p Props) Map() map[string]any {
+	m := make(map[string]any, p.Len())
+	for k, v := range p.All() {
+		m[k] = v
+	}
+	return m
+}
+
+// AppendJSON appends the object's JSON text, keeping only the members keep
+// accepts when keep is not nil.
+func (p Props) AppendJSON(b []byte, keep func(key string) bool) []byte {
+	if keep == nil {
+		return append(b, p.JSON()...)
+	}
+	b = append(b, '{')
+	first := true
+	for i := range p.Len() {
+		k, v := p.member(i)
+		if !keep(unescapeKey(k)) {
+			continue
+		}
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = append(b, '"')
+		b = append(b, k...)
+		b = append(b, '"', ':')
+		b = append(b, v...)
+	}
+	return append(b, '}')
+}
+
+// MarshalJSON writes the object's JSON text.
+func (p Props) MarshalJSON() ([]byte, error) { return []byte(p.JSON()), nil }
+
+// Edit returns a copy with the members in set put (replacing any there) and
+// the keys in drop removed. Unchanged members are copied as text.
+func (p Props) Edit(set map[string]any, drop ...string) Props {
+	type member struct {
+		key string
+		raw string // value text, when kept from p
+		val any    // value, when from set
+	}
+	ms := make([]member, 0, p.Len()+len(set))
+	for i := range p.Len() {
+		rk, v := p.member(i)
+		k := unescapeKey(rk)
+		if _, replaced := set[k]; replaced || slices.Contains(drop, k) {
+			continue
+		}
+		ms = append(ms, member{key: k, raw: v})
+	}
+	for k, v := range set {
+		if !slices.Contains(drop, k) {
+			ms = append(ms, member{key: canonKey(k), val: v})
+		}
+	}
+	slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
+	ms = slices.CompactFunc(ms, func(a, b member) bool { return a.key == b.key })
+	w := newBuilder(len(ms), len(p.s))
+	for _, m := range ms {
+		w.key(m.key)
+		if m.raw != "" {
+			w.b = append(w.b, m.raw...)
+		} else {
+			w.b = AppendValue(w.b, m.val)
+		}
+	}
+	return w.done()
+}
+
+func isNumberStart(c byte) bool { return c == '-' || (c >= '0' && c <= '9') }
+
+// decode turns canonical JSON text into the value encoding/json would give.
+func decode(raw string) any {
+	if raw == "" {
+		return nil
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		return decodeString(raw)
+	case raw == "true":
+		return true
+	case raw == "false":
+		return false
+	case raw == "null":
+		return nil
+	case isNumberStart(c):
+		f, err := strconv.ParseFloat(raw, 64)
+		if err != nil {
+			return nil
+		}
+		return f
+	}
+	var v any
+	_ = json.Unmarshal([]byte(raw), &v)
+	return v
+}
+
+func decodeString(raw string) string {
+	if !strings.Contains(raw, `\`) {
+		return raw[1 : len(raw)-1]
+	}
+	var s string
+	_ = json.Unmarshal([]byte(raw), &s)
+	return s
+}
+
+// objectMember returns key's value text in the JSON object text obj, which
+// is canonical (compact and valid).
+func objectMember(obj, key string) (string, bool) {
+	if len(obj) < 2 || obj[0] != '{' {
+		return "", false
+	}
+	i := 1
+	for i < len(obj) && obj[i] == '"' {
+		q := i + closingQuote(obj[i:])
+		k := obj[i+1 : q]
+		vs := q + 2
+		ve := skipValue(obj, vs)
+		if unescapeKey(k) == key {
+			return obj[vs:ve], true
+		}
+		i = ve + 1 // past the comma or the closing brace
+	}
+	return "", false
+}
+
+// skipValue returns the end of the JSON value starting at s[i].
+func skipValue(s string, i int) int {
+	switch s[i] {
+	case '"':
+		return i + closingQuote(s[i:]) + 1
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(s); j++ {
+			switch s[j] {
+			case '"':
+				j += closingQuote(s[j:])
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(s)
+	}
+	j := i
+	for j < len(s) && s[j] != ',' && s[j] != '}' && s[j] != ']' {
+		j++
+	}
+	return j
+}

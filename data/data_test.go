@@ -26,11 +26,11 @@ func TestAreaLayers(t *testing.T) {
 			t.Errorf("%s has %d features, want %d", l.ID, s.Len(), want[l.ID])
 		}
 		s.All(func(f *layers.Feature) bool {
-			if f.Properties["name"] == nil || f.Properties["name_uk"] == nil {
+			if f.Props.Get("name") == nil || f.Props.Get("name_uk") == nil {
 				t.Errorf("%s/%s lacks name or name_uk", l.ID, f.ID)
 			}
-			if l.ID != NorthernBorderZone && l.ID != EasternBorderZone && f.Properties["iso_3166_2"] != f.ID {
-				t.Errorf("%s/%s: iso_3166_2 = %v", l.ID, f.ID, f.Properties["iso_3166_2"])
+			if l.ID != NorthernBorderZone && l.ID != EasternBorderZone && f.Props.Get("iso_3166_2") != f.ID {
+				t.Errorf("%s/%s: iso_3166_2 = %v", l.ID, f.ID, f.Props.Get("iso_3166_2"))
 			}
 			return true
 		})
@@ -101,7 +101,7 @@ func TestSampleReports(t *testing.T) {
 			t.Errorf("%s: only %d samples", id, len(fs))
 		}
 		for _, f := range fs {
-			p := f.Properties
+			p := f.Props.Map()
 			if p["geo_precision"] != "region" || f.Start.IsZero() {
 				t.Errorf("%s/%s: geo_precision %v, observed_at %v", id, f.ID, p["geo_precision"], p["observed_at"])
 			}

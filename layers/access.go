@@ -228,7 +228,7 @@ func (a *Access) track(f *Feature, d int) {
 // means it is not embargoed; ok is false when the embargo cannot be read,
 // and then f stays hidden (failing closed).
 func (a *Access) opensAt(f *Feature) (t time.Time, ok bool) {
-	if v, set := f.Properties["embargo_until"]; set && v != nil {
+	if v, set := f.Props.Lookup("embargo_until"); set && v != nil {
 		e, good := propTime(v)
 		if !good {
 			return time.Time{}, false
@@ -237,7 +237,7 @@ func (a *Access) opensAt(f *Feature) (t time.Time, ok bool) {
 	}
 	if a.public.Delay > 0 {
 		obs := f.Start
-		if v, set := f.Properties[ObservedAt]; set {
+		if v, set := f.Props.Lookup(ObservedAt); set {
 			o, good := propTime(v)
 			if !good {
 				return time.Time{}, false
@@ -385,7 +385,7 @@ func (r Reader) Actor(name string) string {
 func withoutIdentity(f *Feature) *Feature {
 	has := false
 	for _, k := range IdentifyingProperties() {
-		if _, ok := f.Properties[k]; ok {
+		if f.Props.Has(k) {
 			has = true
 		}
 	}
@@ -393,13 +393,7 @@ func withoutIdentity(f *Feature) *Feature {
 		return f
 	}
 	c := *f
-	c.Properties = make(map[string]any, len(f.Properties))
-	for k, v := range f.Properties {
-		c.Properties[k] = v
-	}
-	for _, k := range IdentifyingProperties() {
-		delete(c.Properties, k)
-	}
+	c.Props = f.Props.Edit(nil, IdentifyingProperties()...)
 	return &c
 }
 
@@ -426,7 +420,7 @@ func (r Reader) showDerived(l *Layer, f *Feature) *Feature {
 		ok = found && r.a.visible(rf, r.Now)
 		return ok
 	}
-	switch ids := f.Properties["report_ids"].(type) {
+	switch ids := f.Props.Get("report_ids").(type) {
 	case []any:
 		for _, v := range ids {
 			if id, isStr := v.(string); !isStr || !each(id) {
@@ -449,11 +443,11 @@ func (r Reader) showDerived(l *Layer, f *Feature) *Feature {
 // mayOpen reports whether anonymous readers may see f at some time: its
 // sensitivity and verification allow it, whatever its embargo.
 func (a *Access) mayOpen(f *Feature) bool {
-	if f.Properties["sensitivity"] != "public" {
+	if s, _ := f.Props.String("sensitivity"); s != "public" {
 		// restricted, and anything unreadable, fails closed.
 		return false
 	}
-	v, _ := f.Properties["verification"].(string)
+	v, _ := f.Props.String("verification")
 	return !a.public.VerifiedOnly || v == "verified"
 }
 
@@ -474,13 +468,6 @@ func (a *Access) visible(f *Feature, now time.Time) bool {
 // border_distance_km rounded to the cell size.
 func coarsen(f *Feature, cellKm float64) *Feature {
 	c := *f
-	c.Properties = make(map[string]any, len(f.Properties))
-	for k, v := range f.Properties {
-		c.Properties[k] = v
-	}
-	for _, k := range append(CoarsenedProperties(), IdentifyingProperties()...) {
-		delete(c.Properties, k)
-	}
 	if f.Geometry != nil {
 		c.Geometry = geo.SnapToGrid(f.Geometry, cellKm)
 		if c.Geometry != nil {
@@ -488,12 +475,14 @@ func coarsen(f *Feature, cellKm float64) *Feature {
 		}
 	}
 	half := math.Round(cellKm * 1000 * math.Sqrt2 / 2)
-	if ce, ok := number(f.Properties["ce_m"]); !ok || ce < half {
-		c.Properties["ce_m"] = half
+	set := map[string]any{}
+	if ce, ok := f.Props.Number("ce_m"); !ok || ce < half {
+		set["ce_m"] = half
 	}
-	if d, ok := number(f.Properties["border_distance_km"]); ok {
-		c.Properties["border_distance_km"] = math.Round(d/cellKm) * cellKm
+	if d, ok := f.Props.Number("border_distance_km"); ok {
+		set["border_distance_km"] = math.Round(d/cellKm) * cellKm
 	}
+	c.Props = f.Props.Edit(set, append(CoarsenedProperties(), IdentifyingProperties()...)...)
 	return &c
 }
 

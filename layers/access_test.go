@@ -113,10 +113,10 @@ func TestReaderShow(t *testing.T) {
 func checkCoarse(t *testing.T, orig, got *Feature, cellKm float64) {
 	t.Helper()
 	for _, k := range CoarsenedProperties() {
-		if _, ok := got.Properties[k]; ok {
+		if _, ok := got.Props.Lookup(k); ok {
 			t.Errorf("coarsened copy keeps %s", k)
 		}
-		if _, ok := orig.Properties[k]; !ok {
+		if _, ok := orig.Props.Lookup(k); !ok {
 			t.Errorf("the original lost %s: Show changed its input", k)
 		}
 	}
@@ -129,13 +129,13 @@ func checkCoarse(t *testing.T, orig, got *Feature, cellKm float64) {
 	if got.Bound != got.Geometry.Bound() {
 		t.Errorf("bound %v does not follow the snapped geometry", got.Bound)
 	}
-	if ce := got.Properties["ce_m"].(float64); ce < cellKm*1000*0.7 {
+	if ce := got.Props.Get("ce_m").(float64); ce < cellKm*1000*0.7 {
 		t.Errorf("ce_m %v does not cover the cell", ce)
 	}
-	if d := got.Properties["border_distance_km"].(float64); d != 0 {
+	if d := got.Props.Get("border_distance_km").(float64); d != 0 {
 		t.Errorf("border_distance_km %v, want 3.4 rounded to a 10 km step (0)", d)
 	}
-	if got.Properties["side"] != orig.Properties["side"] || got.Properties["verification"] != "verified" {
+	if got.Props.Get("side") != orig.Props.Get("side") || got.Props.Get("verification") != "verified" {
 		t.Error("coarsening dropped properties it should keep")
 	}
 }

@@ -47,7 +47,7 @@ func TestStateAt(t *testing.T) {
 			}
 			var got []string
 			for _, f := range fs {
-				got = append(got, f.ID+"="+f.Properties["posture"].(string))
+				got = append(got, f.ID+"="+f.Props.Get("posture").(string))
 			}
 			if !slices.Equal(got, tc.want) {
 				t.Errorf("StateAt(%s) = %v, want %v", tc.t.Format(time.RFC3339), got, tc.want)

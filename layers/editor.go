@@ -144,7 +144,7 @@ func (r *Reports) ImportSamples(ctx context.Context, samples map[string][]*Featu
 	for _, l := range r.cfg.Layers {
 		schema, _ := l.Schema()
 		for _, f := range samples[l.ID] {
-			props, errs := schema.Validate(f.Properties, "/properties")
+			props, errs := schema.Validate(f.Props.Map(), "/properties")
 			if len(errs) > 0 {
 				return false, fmt.Errorf("sample %s/%s: %s %s", l.ID, f.ID, errs[0].Pointer, errs[0].Message)
 			}
@@ -302,7 +302,7 @@ func (r *Reports) Patch(ctx context.Context, actor Actor, collection, id string,
 // leaves the current view and stays in history.
 func (r *Reports) Retract(ctx context.Context, actor Actor, collection, id string, check Precondition) (*Feature, error) {
 	return r.change(ctx, actor, collection, id, check, OpDelete, func(cur *Feature) (Draft, error) {
-		props := cloneJSON(cur.Properties)
+		props := cur.Props.Map()
 		props["verification"] = "retracted"
 		return Draft{Geometry: cur.Geometry, Properties: props}, nil
 	})
@@ -319,7 +319,7 @@ func (r *Reports) change(ctx context.Context, actor Actor, collection, id string
 	if !ok {
 		return nil, Errorf(ENOTFOUND, "report %q does not exist in %s (or was retracted)", id, collection)
 	}
-	owner, _ := cur.Properties["created_by"].(string)
+	owner, _ := cur.Props.String("created_by")
 	if err := CanChangeReport(actor, owner); err != nil {
 		return nil, err
 	}
@@ -332,7 +332,7 @@ func (r *Reports) change(ctx context.Context, actor Actor, collection, id string
 	if err != nil {
 		return nil, err
 	}
-	if v, ok := d.Properties["verification"]; ok && v != cur.Properties["verification"] && op != OpDelete && !actor.Role.Verify {
+	if v, ok := d.Properties["verification"]; ok && v != cur.Props.Get("verification") && op != OpDelete && !actor.Role.Verify {
 		return nil, verificationForbidden(false, 0)
 	}
 	now := r.cfg.Now().UTC()
@@ -340,7 +340,7 @@ func (r *Reports) change(ctx context.Context, actor Actor, collection, id string
 	if err != nil {
 		return nil, err
 	}
-	if f.Properties["verification"] == "retracted" {
+	if v, _ := f.Props.String("verification"); v == "retracted" {
 		op = OpDelete
 	}
 	rev := Revision{Collection: l.ID, ID: id, Version: VersionOf(f), Op: op, Actor: actor.Name, Time: now, Feature: f}
@@ -380,10 +380,10 @@ func (r *Reports) build(id string, d Draft, cur *Feature, actor Actor, now time.
 		}
 	} else {
 		props["version"] = VersionOf(cur) + 1
-		props["created_by"] = cur.Properties["created_by"]
-		props["created_at"] = cur.Properties["created_at"]
+		props["created_by"] = cur.Props.Get("created_by")
+		props["created_at"] = cur.Props.Get("created_at")
 		if props["verification"] == nil {
-			props["verification"] = cur.Properties["verification"]
+			props["verification"] = cur.Props.Get("verification")
 		}
 	}
 	delete(props, PropZones)
@@ -445,20 +445,13 @@ func (r *Reports) History(ctx context.Context, collection, id string) ([]Revisio
 
 // VersionOf returns a report's version property, 0 when it has none.
 func VersionOf(f *Feature) int {
-	switch v := f.Properties["version"].(type) {
-	case int:
-		return v
-	case int64:
-		return int(v)
-	case float64:
-		return int(v)
-	}
-	return 0
+	v, _ := f.Props.Number("version")
+	return int(v)
 }
 
 // MarshalFeature encodes a feature as a GeoJSON Feature.
 func MarshalFeature(f *Feature) ([]byte, error) {
-	gf := &geojson.Feature{Type: "Feature", ID: f.ID, Properties: geojson.Properties(f.Properties)}
+	gf := &geojson.Feature{Type: "Feature", ID: f.ID, Properties: geojson.Properties(f.Props.Map())}
 	if f.Geometry != nil {
 		gf.Geometry = f.Geometry
 	}

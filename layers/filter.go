@@ -252,39 +252,29 @@ func (c *compiler) property(e *cql2.Property) (scalarFn, kind, error) {
 	case TypeString, TypeURL:
 		return func(f *Feature) value {
 			if name == "id" {
-				if _, has := f.Properties["id"]; !has {
+				if !f.Props.Has("id") {
 					return value{s: f.ID}
 				}
 			}
-			s, ok := f.Properties[name].(string)
+			s, ok := f.Props.String(name)
 			return value{s: s, null: !ok}
 		}, kString, nil
 	case TypeNumber, TypeInteger:
 		return func(f *Feature) value {
-			switch n := f.Properties[name].(type) {
-			case float64:
-				return value{n: n}
-			case int:
-				return value{n: float64(n)}
-			case int64:
-				return value{n: float64(n)}
-			}
-			return value{null: true}
+			n, ok := f.Props.Number(name)
+			return value{n: n, null: !ok}
 		}, kNumber, nil
 	case TypeBoolean:
 		return func(f *Feature) value {
-			b, ok := f.Properties[name].(bool)
+			b, ok := f.Props.Bool(name)
 			return value{b: b, null: !ok}
 		}, kBool, nil
 	case TypeTime:
 		return func(f *Feature) value {
-			switch t := f.Properties[name].(type) {
-			case string:
+			if t, ok := f.Props.String(name); ok {
 				if tm, err := time.Parse(time.RFC3339Nano, t); err == nil {
 					return value{t: tm}
 				}
-			case time.Time:
-				return value{t: t}
 			}
 			return value{null: true}
 		}, kTime, nil

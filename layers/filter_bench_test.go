@@ -53,9 +53,9 @@ func BenchmarkCompiledFilter(b *testing.B) {
 func BenchmarkHandWrittenFilter(b *testing.B) {
 	_, fs := synthLayer(b, 20000)
 	fn := func(f *layers.Feature) bool {
-		side, _ := f.Properties["side"].(string)
-		ech, _ := f.Properties["echelon"].(string)
-		ce, ok := f.Properties["ce_m"].(float64)
+		side, _ := f.Props.String("side")
+		ech, _ := f.Props.String("echelon")
+		ce, ok := f.Props.Number("ce_m")
 		if side != "ru" || (ech != "brigade" && ech != "division") || !ok || ce <= 1000 || f.Geometry == nil {
 			return false
 		}

@@ -200,15 +200,15 @@ func trackPointOf(f *Feature) (key, side string, tp trackPoint, ok bool) {
 	if f == nil || f.Geometry == nil || f.Start.IsZero() {
 		return "", "", tp, false
 	}
-	if v, _ := f.Properties["verification"].(string); v == "retracted" || v == "rejected" {
+	if v, _ := f.Props.String("verification"); v == "retracted" || v == "rejected" {
 		return "", "", tp, false
 	}
-	desig, _ := f.Properties["unit_designation"].(string)
+	desig, _ := f.Props.String("unit_designation")
 	slug := UnitSlug(desig)
 	if slug == "" {
 		return "", "", tp, false
 	}
-	side, _ = f.Properties["side"].(string)
+	side, _ = f.Props.String("side")
 	if side == "" {
 		side = "unknown"
 	}
@@ -328,8 +328,8 @@ func round(v float64, places int) float64 {
 // are kept as they are.
 func (m *MovementsDeriver) window(f *Feature, iv geo.Interval) *Feature {
 	line, ok := f.Geometry.(orb.LineString)
-	ids, _ := f.Properties["report_ids"].([]any)
-	segs, _ := f.Properties["segments"].([]any)
+	ids, _ := f.Props.Get("report_ids").([]any)
+	segs, _ := f.Props.Get("segments").([]any)
 	if !ok || len(ids) == 0 || len(segs) != len(ids)-1 {
 		return f
 	}
@@ -358,10 +358,7 @@ func (m *MovementsDeriver) window(f *Feature, iv geo.Interval) *Feature {
 	if lo == 0 && hi == len(times)-1 {
 		return f
 	}
-	props := make(map[string]any, len(f.Properties))
-	for k, v := range f.Properties {
-		props[k] = v
-	}
+	props := f.Props.Map()
 	kept := slices.Clone(line[lo : hi+1])
 	if len(kept) == 1 {
 		kept = append(kept, kept[0])
@@ -388,7 +385,7 @@ func (m *MovementsDeriver) forReader(f *Feature, show func(*Layer, *Feature) *Fe
 	if m.src == nil {
 		return f
 	}
-	ids, _ := f.Properties["report_ids"].([]any)
+	ids, _ := f.Props.Get("report_ids").([]any)
 	s := m.src.Snapshot()
 	pts := make([]trackPoint, 0, len(ids))
 	same := true

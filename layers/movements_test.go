@@ -41,7 +41,7 @@ func newTC(t testing.TB, fs ...*Feature) (*Layer, *MovementsDeriver) {
 func segments(t *testing.T, f *Feature) []map[string]any {
 	t.Helper()
 	var out []map[string]any
-	for _, s := range f.Properties["segments"].([]any) {
+	for _, s := range f.Props.Get("segments").([]any) {
 		out = append(out, s.(map[string]any))
 	}
 	return out
@@ -70,11 +70,11 @@ func TestMovementSegments(t *testing.T) {
 	if !ok {
 		t.Fatal("no track for ru:1st-guards-tank-army")
 	}
-	if got := f.Properties["report_ids"]; !slices.Equal(got.([]any), []any{"r1", "r2", "r3", "r4", "r5"}) {
+	if got := f.Props.Get("report_ids"); !slices.Equal(got.([]any), []any{"r1", "r2", "r3", "r4", "r5"}) {
 		t.Errorf("report_ids = %v", got)
 	}
-	if f.Properties["first_observed_at"] != "2021-04-01T00:00:00Z" || f.Properties["last_observed_at"] != "2021-04-01T05:00:00Z" {
-		t.Errorf("time extent = %v .. %v", f.Properties["first_observed_at"], f.Properties["last_observed_at"])
+	if f.Props.Get("first_observed_at") != "2021-04-01T00:00:00Z" || f.Props.Get("last_observed_at") != "2021-04-01T05:00:00Z" {
+		t.Errorf("time extent = %v .. %v", f.Props.Get("first_observed_at"), f.Props.Get("last_observed_at"))
 	}
 	want := []struct {
 		from, to    string
@@ -133,7 +133,7 @@ func TestMovementSegments(t *testing.T) {
 			t.Errorf("segment %d: implausible_speed %v, want %v", i, got, w.implausible)
 		}
 	}
-	if d := f.Properties["distance_km"].(float64); !near(d, total, 0.002) {
+	if d := f.Props.Get("distance_km").(float64); !near(d, total, 0.002) {
 		t.Errorf("distance_km %.3f, want the sum of the legs %.3f", d, total)
 	}
 	if n := len(f.Geometry.(orb.LineString)); n != 5 {
@@ -197,7 +197,7 @@ func TestMovementsFollowWrites(t *testing.T) {
 		if !ok {
 			return nil
 		}
-		return f.Properties["report_ids"].([]any)
+		return f.Props.Get("report_ids").([]any)
 	}
 	put := func(fs ...*Feature) {
 		t.Helper()
@@ -252,8 +252,8 @@ func TestMovementsFollowWrites(t *testing.T) {
 	}
 	out.Snapshot().All(func(f *Feature) bool {
 		g, ok := fresh.Layer().Snapshot().Get(f.ID)
-		if !ok || fmt.Sprint(g.Properties) != fmt.Sprint(f.Properties) || !orb.Equal(g.Geometry, f.Geometry) {
-			t.Errorf("track %s differs from a rebuild:\n%v\n%v", f.ID, f.Properties, g)
+		if !ok || fmt.Sprint(g.Props.Map()) != fmt.Sprint(f.Props.Map()) || !orb.Equal(g.Geometry, f.Geometry) {
+			t.Errorf("track %s differs from a rebuild:\n%v\n%v", f.ID, f.Props.Map(), g)
 		}
 		return true
 	})
@@ -300,10 +300,10 @@ func TestMovementsTimeWindow(t *testing.T) {
 				return
 			}
 			f := p.Features[0]
-			if got := f.Properties["report_ids"].([]any); !slices.Equal(got, c.ids) {
+			if got := f.Props.Get("report_ids").([]any); !slices.Equal(got, c.ids) {
 				t.Errorf("report_ids = %v, want %v", got, c.ids)
 			}
-			if d := f.Properties["distance_km"].(float64); !near(d, c.km, 0.002) {
+			if d := f.Props.Get("distance_km").(float64); !near(d, c.km, 0.002) {
 				t.Errorf("distance_km = %.3f, want %.3f", d, c.km)
 			}
 			if n := len(segments(t, f)); n != len(c.ids)-1 {
@@ -312,14 +312,14 @@ func TestMovementsTimeWindow(t *testing.T) {
 			if ls := f.Geometry.(orb.LineString); len(ls) < 2 || ls[0][1] != 49+float64(c.ids[0].(string)[1]-'0') {
 				t.Errorf("track starts at %v", ls)
 			}
-			if f.Start.Format(time.RFC3339) != f.Properties["first_observed_at"] {
-				t.Errorf("feature time %v does not follow first_observed_at %v", f.Start, f.Properties["first_observed_at"])
+			if f.Start.Format(time.RFC3339) != f.Props.Get("first_observed_at") {
+				t.Errorf("feature time %v does not follow first_observed_at %v", f.Start, f.Props.Get("first_observed_at"))
 			}
 		})
 	}
 	// The published track is not changed by cutting.
 	f, _ := s.Get("ru:u")
-	if n := len(f.Properties["report_ids"].([]any)); n != 4 {
+	if n := len(f.Props.Get("report_ids").([]any)); n != 4 {
 		t.Errorf("published track changed: %d reports", n)
 	}
 }
@@ -356,16 +356,16 @@ func TestMovementsForReader(t *testing.T) {
 		return f
 	}
 	a := m.Layer().ForReader(track("ru:a"), view)
-	if a == nil || !slices.Equal(a.Properties["report_ids"].([]any), []any{"a1", "a3"}) {
+	if a == nil || !slices.Equal(a.Props.Get("report_ids").([]any), []any{"a1", "a3"}) {
 		t.Fatalf("track A for the reader = %v", a)
 	}
-	if d := a.Properties["distance_km"].(float64); !near(d, 1.5*oneDegreeKm, 0.002) {
+	if d := a.Props.Get("distance_km").(float64); !near(d, 1.5*oneDegreeKm, 0.002) {
 		t.Errorf("track A is %.3f km, want %.3f (measured to the shown position)", d, 1.5*oneDegreeKm)
 	}
 	if b := m.Layer().ForReader(track("ru:b"), view); b != nil {
-		t.Errorf("track B shown although the reader may not see its unit: %v", b.Properties)
+		t.Errorf("track B shown although the reader may not see its unit: %v", b.Props.Map())
 	}
-	if n := len(track("ru:a").Properties["report_ids"].([]any)); n != 3 {
+	if n := len(track("ru:a").Props.Get("report_ids").([]any)); n != 3 {
 		t.Errorf("the published track changed: %d reports", n)
 	}
 }

@@ -145,7 +145,7 @@ func (p *Places) index() *placeIndex {
 	prep := func(s *Snapshot, tree *rtree.RTreeG[*preparedArea]) {
 		s.All(func(f *Feature) bool {
 			if pg, ok := geo.Prepare(f.Geometry); ok {
-				code, _ := f.Properties["iso_3166_2"].(string)
+				code, _ := f.Props.String("iso_3166_2")
 				tree.Insert(pg.Bound.Min, pg.Bound.Max, &preparedArea{id: f.ID, code: code, Prepared: pg})
 			}
 			return true
@@ -234,36 +234,15 @@ func (p *Places) Relocated(f *Feature) (*Feature, bool) {
 	if f.Geometry == nil {
 		return f, false
 	}
-	props := make(map[string]any, len(f.Properties)+3)
-	for k, v := range f.Properties {
-		props[k] = v
-	}
-	p.Locate(f.Geometry).SetOn(props)
-	if sameProp(props, f.Properties, PropZones) && sameProp(props, f.Properties, PropAdmin1) && sameProp(props, f.Properties, PropBorderKm) {
+	set := map[string]any{}
+	p.Locate(f.Geometry).SetOn(set)
+	np := f.Props.Edit(set, PropZones, PropAdmin1, PropBorderKm)
+	if np == f.Props {
 		return f, false
 	}
 	nf := *f
-	nf.Properties = props
+	nf.Props = np
 	return &nf, true
-}
-
-func sameProp(a, b map[string]any, key string) bool {
-	x, okx := a[key]
-	y, oky := b[key]
-	if okx != oky {
-		return false
-	}
-	switch x := x.(type) {
-	case []any:
-		ys, ok := y.([]any)
-		return ok && slices.Equal(x, ys)
-	case string:
-		return x == y
-	case float64:
-		yf, ok := y.(float64)
-		return ok && x == yf
-	}
-	return x == nil && y == nil
 }
 
 // relocateBatch bounds how many reports one Update publishes, so that a

@@ -66,11 +66,11 @@ func TestRelocateFollowsAreaChanges(t *testing.T) {
 	if n, err := p.RelocateAll(context.Background(), reports); err != nil || n != 1 {
 		t.Fatalf("first pass changed %d (%v), want 1", n, err)
 	}
-	zones := func() any { f, _ := reports.Snapshot().Get("r"); return f.Properties[PropZones] }
+	zones := func() any { f, _ := reports.Snapshot().Get("r"); return f.Props.Get(PropZones) }
 	if got := zones(); !slices.Equal(got.([]any), []any{"east"}) {
 		t.Fatalf("zones = %v", got)
 	}
-	if r.Properties[PropZones] != nil {
+	if r.Props.Get(PropZones) != nil {
 		t.Fatal("the published feature was changed in place")
 	}
 	if n, _ := p.RelocateAll(context.Background(), reports); n != 0 {

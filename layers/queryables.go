@@ -17,7 +17,7 @@ func Properties(l *Layer) []Field {
 	}
 	types := map[string]FieldType{}
 	l.Snapshot().All(func(f *Feature) bool {
-		for k, v := range f.Properties {
+		for k, v := range f.Props.All() {
 			if _, seen := types[k]; seen && v == nil {
 				continue
 			}
@@ -121,8 +121,8 @@ func SortLess(keys []SortKey, fields []Field) func(a, b *Feature) bool {
 	}
 	return func(a, b *Feature) bool {
 		for _, k := range keys {
-			va, oka := sortValue(a.Properties[k.Name], types[k.Name])
-			vb, okb := sortValue(b.Properties[k.Name], types[k.Name])
+			va, oka := sortValue(a.Props.Get(k.Name), types[k.Name])
+			vb, okb := sortValue(b.Props.Get(k.Name), types[k.Name])
 			switch {
 			case !oka && !okb:
 				continue

@@ -71,8 +71,7 @@ func (r *Reports) relocateBatch(ctx context.Context, l *Layer, olds []*Feature) 
 		if !changed {
 			continue
 		}
-		nf.Properties["version"] = VersionOf(old) + 1
-		nf.Properties["updated_at"] = ts
+		nf.Props = nf.Props.Edit(map[string]any{"version": VersionOf(old) + 1, "updated_at": ts})
 		revs = append(revs, Revision{Collection: l.ID, ID: old.ID, Version: VersionOf(old) + 1, Op: OpUpdate,
 			Actor: RelocateActor, Time: now, Feature: nf})
 	}

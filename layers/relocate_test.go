@@ -48,7 +48,7 @@ func TestRelocatePersists(t *testing.T) {
 		t.Fatal(err)
 	}
 	in, out := created.IDs[0], created.IDs[1]
-	zonesOf := func(f *layers.Feature) []any { z, _ := f.Properties[layers.PropZones].([]any); return z }
+	zonesOf := func(f *layers.Feature) []any { z, _ := f.Props.Get(layers.PropZones).([]any); return z }
 	if f := created.Features[0]; !slices.Equal(zonesOf(f), []any{"east"}) {
 		t.Fatalf("zones on write = %v", zonesOf(f))
 	}

@@ -106,21 +106,7 @@ type StatsArea struct {
 func ZoneArea(zone *Layer) StatsArea {
 	id := zone.ID
 	return StatsArea{ID: id, Title: zone.Title, Contains: func(f *Feature) bool {
-		switch zs := f.Properties[PropZones].(type) {
-		case []any:
-			for _, z := range zs {
-				if z == id {
-					return true
-				}
-			}
-		case []string:
-			for _, z := range zs {
-				if z == id {
-					return true
-				}
-			}
-		}
-		return false
+		return f.Props.HasElement(PropZones, id)
 	}}
 }
 
@@ -131,7 +117,7 @@ func FeatureArea(collection string, f *Feature) (StatsArea, bool) {
 	if !ok {
 		return StatsArea{}, false
 	}
-	title, _ := f.Properties["name"].(string)
+	title, _ := f.Props.String("name")
 	b := pg.Bound
 	return StatsArea{ID: f.ID, Collection: collection, Title: title, Bound: &b,
 		Contains: func(r *Feature) bool { return r.Geometry != nil && pg.Intersects(r.Geometry) }}, true
@@ -252,15 +238,15 @@ func add(fig *Figures, layer string, f *Feature) {
 	switch layer {
 	case TroopConcentrations:
 		fig.TroopConcentrations++
-		if st, ok := f.Properties["strength"].(map[string]any); ok {
-			fig.Personnel = fig.Personnel.plus(rangeOf(st["personnel"]))
+		if pers, ok := f.Props.Path("strength", "personnel"); ok {
+			fig.Personnel = fig.Personnel.plus(rangeOf(pers))
 		}
 	case Incidents:
 		fig.Incidents++
-		if et, ok := f.Properties["event_type"].(string); ok {
+		if et, ok := f.Props.String("event_type"); ok {
 			fig.ByEventType[et]++
 		}
-		fig.Fatalities = fig.Fatalities.plus(rangeOf(f.Properties["fatalities"]))
+		fig.Fatalities = fig.Fatalities.plus(rangeOf(f.Props.Get("fatalities")))
 	}
 }
 

@@ -43,13 +43,8 @@ func clusterSpecOf(l *layers.Layer) (clusterSpec, bool) {
 
 // describe returns the weight and category index of a feature.
 func (cs clusterSpec) describe(f *layers.Feature) (float64, int8) {
-	var cur any = f.Properties
-	for _, k := range cs.weight {
-		m, _ := cur.(map[string]any)
-		cur = m[k]
-	}
-	w, _ := cur.(float64)
-	v, _ := f.Properties[cs.category].(string)
+	w, _ := f.Props.PathNumber(cs.weight...)
+	v, _ := f.Props.String(cs.category)
 	for i, x := range cs.values {
 		if x == v && i < 8 {
 			return w, int8(i)
@@ -302,7 +297,7 @@ func (s *Server) handleClusterLeaves(c echo.Context) error {
 		f := leaves[i]
 		gf := geojson.NewFeature(f.Geometry)
 		gf.ID = f.ID
-		gf.Properties = f.Properties
+		gf.Properties = f.Props.Map()
 		fc.Append(gf)
 	}
 	fc.ExtraMembers = geojson.Properties{"numberMatched": len(leaves), "numberReturned": len(fc.Features),

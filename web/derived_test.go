@@ -28,13 +28,13 @@ func TestDerivedViewFollowsReports(t *testing.T) {
 		t.Error("the open view changed the track")
 	}
 	public := derivedView(view{Key: "public", Show: func(_ *layers.Layer, f *layers.Feature) *layers.Feature {
-		if f.Properties["sensitivity"] == "restricted" {
+		if f.Props.Get("sensitivity") == "restricted" {
 			return nil
 		}
 		return f
 	}})
 	got := public.Show(mv.Layer(), track)
-	if got == nil || !slices.Equal(got.Properties["report_ids"].([]any), []any{"a1"}) {
+	if got == nil || !slices.Equal(got.Props.Get("report_ids").([]any), []any{"a1"}) {
 		t.Errorf("public track = %v, want a1 only", got)
 	}
 }

@@ -93,7 +93,7 @@ func TestExportCSVRoundTrip(t *testing.T) {
 		if !orb.Equal(b.Features[i].Geometry, f.Geometry) {
 			t.Errorf("%s: geometry %v, want %v", f.ID, b.Features[i].Geometry, f.Geometry)
 		}
-		if got, exp := userProps(schema, b.Features[i].Properties), userProps(schema, f.Properties); !reflect.DeepEqual(got, exp) {
+		if got, exp := userProps(schema, b.Features[i].Properties), userProps(schema, f.Props.Map()); !reflect.DeepEqual(got, exp) {
 			t.Errorf("%s: properties\n got %v\nwant %v", f.ID, got, exp)
 		}
 	}

@@ -144,7 +144,7 @@ func hiddenPropertyError(name string) error {
 }
 
 // propertyPredicate matches a property exactly; for array properties (zones)
-// the array must contain the value.
+// the array must contain the value as a string.
 func propertyPredicate(f layers.Field, value string) (func(*layers.Feature) bool, error) {
 	if len(f.Enum) > 0 && !contains(f.Enum, value) {
 		return nil, layers.Errorf(layers.EINVALID, "parameter %s: %q is not one of %s", f.Name, value, strings.Join(f.Enum, ", "))
@@ -152,27 +152,19 @@ func propertyPredicate(f layers.Field, value string) (func(*layers.Feature) bool
 	name := f.Name
 	switch f.Type {
 	case layers.TypeArray:
-		return func(ft *layers.Feature) bool {
-			arr, _ := ft.Properties[name].([]any)
-			for _, x := range arr {
-				if fmt.Sprint(x) == value {
-					return true
-				}
-			}
-			if ss, ok := ft.Properties[name].([]string); ok {
-				return contains(ss, value)
-			}
-			return false
-		}, nil
+		return func(ft *layers.Feature) bool { return ft.Props.HasElement(name, value) }, nil
 	case layers.TypeBoolean:
 		if value != "true" && value != "false" {
 			return nil, layers.Errorf(layers.EINVALID, "parameter %s: want true or false, got %q", name, value)
 		}
 		want := value == "true"
-		return func(ft *layers.Feature) bool { b, ok := ft.Properties[name].(bool); return ok && b == want }, nil
+		return func(ft *layers.Feature) bool { b, ok := ft.Props.Bool(name); return ok && b == want }, nil
 	}
 	return func(ft *layers.Feature) bool {
-		v, ok := ft.Properties[name]
+		if s, ok := ft.Props.String(name); ok {
+			return s == value
+		}
+		v, ok := ft.Props.Lookup(name)
 		return ok && v != nil && fmt.Sprint(v) == value
 	}, nil
 }

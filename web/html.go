@@ -34,7 +34,7 @@ func parsePages() *template.Template {
 		},
 		"props": func(f *layers.Feature, o *encodeOpts) []kv {
 			var out []kv
-			for k, v := range f.Properties {
+			for k, v := range f.Props.All() {
 				if o != nil && o.props != nil && !o.props[k] {
 					continue
 				}

@@ -72,7 +72,7 @@ func currentReports(e *writeEnv, coll string) []*layers.Feature {
 	var out []*layers.Feature
 	l.Snapshot().All(func(f *layers.Feature) bool { out = append(out, f); return true })
 	sort.Slice(out, func(i, j int) bool {
-		a, b := out[i].Properties["observed_at"].(string), out[j].Properties["observed_at"].(string)
+		a, b := out[i].Props.Get("observed_at").(string), out[j].Props.Get("observed_at").(string)
 		return a < b
 	})
 	return out
@@ -111,7 +111,7 @@ func TestImportRoundTrip(t *testing.T) {
 				if !orb.Equal(got[i].Geometry, want[i].Geometry) {
 					t.Errorf("report %d: geometry %v, want %v", i, got[i].Geometry, want[i].Geometry)
 				}
-				g, w := userProps(schema, got[i].Properties), userProps(schema, want[i].Properties)
+				g, w := userProps(schema, got[i].Props.Map()), userProps(schema, want[i].Props.Map())
 				if !reflect.DeepEqual(g, w) {
 					gj, _ := json.Marshal(g)
 					wj, _ := json.Marshal(w)
@@ -205,7 +205,7 @@ func TestImportKMZAndUnsupportedType(t *testing.T) {
 		t.Fatalf("KMZ: %d %s", rec.Code, rec.Body)
 	}
 	got := currentReports(e, layers.TroopConcentrations)
-	if len(got) != 1 || got[0].Properties["observed_until"] != "2021-04-03T00:00:00Z" || got[0].Properties["time_precision"] != "day" {
+	if len(got) != 1 || got[0].Props.Get("observed_until") != "2021-04-03T00:00:00Z" || got[0].Props.Get("time_precision") != "day" {
 		t.Fatalf("stored %v", got)
 	}
 	if _, ok := got[0].Geometry.(orb.Polygon); !ok {

@@ -336,12 +336,7 @@ func parseNear(params url.Values) (*layers.Near, error) {
 // withProperty returns a copy of f with one more property; f is not
 // changed.
 func withProperty(f *layers.Feature, key string, value any) *layers.Feature {
-	props := make(map[string]any, len(f.Properties)+1)
-	for k, v := range f.Properties {
-		props[k] = v
-	}
-	props[key] = value
 	nf := *f
-	nf.Properties = props
+	nf.Props = f.Props.Edit(map[string]any{key: value})
 	return &nf
 }

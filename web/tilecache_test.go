@@ -151,7 +151,7 @@ func TestWriteInvalidatesExactlyTheTouchedTiles(t *testing.T) {
 	for _, c := range all {
 		before[c.path] = do(t, h, "GET", c.path).Body.Bytes()
 	}
-	moved := layers.NewFeature(old.ID, to, old.Properties, layers.ReportTimeKeys()...)
+	moved := layers.NewFeature(old.ID, to, old.Props.Map(), layers.ReportTimeKeys()...)
 	if err := l.Update(func(w *layers.Writer) error { return w.Put(moved) }); err != nil {
 		t.Fatal(err)
 	}

@@ -18,8 +18,8 @@ func tileSkipped(name string) bool {
 }
 
 func tileProps(f *layers.Feature) map[string]any {
-	m := make(map[string]any, len(f.Properties)+4)
-	for k, v := range f.Properties {
+	m := make(map[string]any, f.Props.Len()+4)
+	for k, v := range f.Props.All() {
 		if tileSkipped(k) {
 			continue
 		}
@@ -105,8 +105,8 @@ func tileFields(l *layers.Layer) map[string]string {
 // reliabilityRank orders reports for tile budgets: the admiralty grades
 // source_reliability (a best) then info_credibility (1 best); unknown last.
 func reliabilityRank(f *layers.Feature) int {
-	r, _ := f.Properties["source_reliability"].(string)
-	c, _ := f.Properties["info_credibility"].(string)
+	r, _ := f.Props.String("source_reliability")
+	c, _ := f.Props.String("info_credibility")
 	rank := 6 * 7
 	if len(r) == 1 && r[0] >= 'a' && r[0] <= 'f' {
 		rank = int(r[0]-'a') * 7

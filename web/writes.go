@@ -300,7 +300,7 @@ func (s *Server) handlePatchItem(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if f.Properties["verification"] == "retracted" {
+	if v, _ := f.Props.String("verification"); v == "retracted" {
 		return c.NoContent(http.StatusNoContent)
 	}
 	return s.writeFeature(c, http.StatusOK, l, f)

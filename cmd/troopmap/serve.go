@@ -288,7 +288,7 @@ func loadCatalog(ctx context.Context, log *slog.Logger, cfg serveConfig, srv *we
 		more := extra[l.ID]
 		delete(extra, l.ID)
 		for i, f := range more {
-			if _, ok := f.Properties[layers.PropZones]; !ok {
+			if !f.Props.Has(layers.PropZones) {
 				more[i], _ = places.Relocated(f)
 			}
 		}

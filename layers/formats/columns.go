@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"troopmap/layers"
+	"troopmap/layers/props"
 )
 
 // column is one flat cell of a report: a top-level field, or a leaf of an
@@ -271,16 +272,9 @@ func normalize(v any) any {
 }
 
 // lookup returns the value at path in props, or nil.
-func lookup(props map[string]any, path []string) any {
-	var cur any = props
-	for _, k := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil
-		}
-		cur = m[k]
-	}
-	return cur
+func lookup(p props.Props, path []string) any {
+	v, _ := p.Path(path...)
+	return v
 }
 
 // setPath stores v at path in props, creating the objects on the way.

@@ -23,7 +23,7 @@ func exportColumns(s *layers.Schema, fs []*layers.Feature) []column {
 	} else {
 		props := make([]map[string]any, len(fs))
 		for i, f := range fs {
-			props[i] = f.Properties
+			props[i] = f.Props.Map()
 		}
 		cols = genericColumns(props)
 	}
@@ -90,7 +90,7 @@ func WriteCSV(ctx context.Context, w io.Writer, s *layers.Schema, fs []*layers.F
 			}
 		}
 		for _, c := range cols {
-			rec = append(rec, formatCell(normalize(lookup(f.Properties, c.path))))
+			rec = append(rec, formatCell(normalize(lookup(f.Props, c.path))))
 		}
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("write CSV row %d: %w", i+2, err)

@@ -65,7 +65,7 @@ func sameReports(t *testing.T, s layers.Schema, want []*layers.Feature, got []*g
 		if !orb.Equal(got[i].Geometry, want[i].Geometry) {
 			t.Errorf("feature %d (%s): geometry %v, want %v", i, want[i].ID, got[i].Geometry, want[i].Geometry)
 		}
-		w, g := uploaded(s, want[i].Properties), uploaded(s, got[i].Properties)
+		w, g := uploaded(s, want[i].Props.Map()), uploaded(s, got[i].Properties)
 		if !reflect.DeepEqual(g, w) {
 			gj, _ := json.Marshal(g)
 			wj, _ := json.Marshal(w)

@@ -45,14 +45,14 @@ func WriteKML(ctx context.Context, w io.Writer, name string, s *layers.Schema, f
 			}
 		}
 		x.raw("<Placemark>")
-		if v, ok := f.Properties["location_name"].(string); ok && v != "" {
+		if v, ok := f.Props.String("location_name"); ok && v != "" {
 			x.elem("name", v)
 		}
-		if v, ok := f.Properties["notes"].(string); ok && v != "" {
+		if v, ok := f.Props.String("notes"); ok && v != "" {
 			x.elem("description", v)
 		}
-		start, _ := f.Properties[layers.ObservedAt].(string)
-		end, _ := f.Properties[layers.ObservedUntil].(string)
+		start, _ := f.Props.String(layers.ObservedAt)
+		end, _ := f.Props.String(layers.ObservedUntil)
 		switch {
 		case start != "" && end != "":
 			x.raw("<TimeSpan>")
@@ -69,7 +69,7 @@ func WriteKML(ctx context.Context, w io.Writer, name string, s *layers.Schema, f
 		x.raw(`">`)
 		x.simple("id", f.ID)
 		for _, c := range cols {
-			if v := formatCell(normalize(lookup(f.Properties, c.path))); v != "" {
+			if v := formatCell(normalize(lookup(f.Props, c.path))); v != "" {
 				x.simple(c.name, v)
 			}
 		}

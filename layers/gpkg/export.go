@@ -131,7 +131,7 @@ func Export(ctx context.Context, path string, m layers.Meta, s *layers.Schema, f
 func inferSchema(m layers.Meta, fs []*layers.Feature) layers.Schema {
 	types := map[string]layers.FieldType{}
 	for _, f := range fs {
-		for k, v := range f.Properties {
+		for k, v := range f.Props.All() {
 			var ft layers.FieldType
 			switch v.(type) {
 			case nil:

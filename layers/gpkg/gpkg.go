@@ -444,7 +444,7 @@ func (t *table) row(f *layers.Feature) ([]any, error) {
 	}
 	args = append(args, g, f.ID)
 	for _, fd := range t.fields {
-		v, err := toColumn(fd, f.Properties[fd.Name])
+		v, err := toColumn(fd, f.Props.Get(fd.Name))
 		if err != nil {
 			return nil, err
 		}

@@ -3,7 +3,6 @@ package gpkg
 import (
 	"context"
 	"path/filepath"
-	"reflect"
 	"testing"
 	"time"
 
@@ -37,8 +36,8 @@ func TestStoreRoundTripAndAllOrNothing(t *testing.T) {
 	if err != nil || len(fs) != 1 {
 		t.Fatalf("load: %v, %d", err, len(fs))
 	}
-	if !reflect.DeepEqual(fs[0].Properties, props) || !orb.Equal(fs[0].Geometry, f.Geometry) {
-		t.Fatalf("read back\n%v\nwant\n%v", fs[0].Properties, props)
+	if fs[0].Props != f.Props || !orb.Equal(fs[0].Geometry, f.Geometry) {
+		t.Fatalf("read back\n%s\nwant\n%s", fs[0].Props.JSON(), f.Props.JSON())
 	}
 	// The second revision names an unknown collection, so the commit fails
 	// after the first was written: neither may remain.

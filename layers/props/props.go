@@ -228,14 +228,7 @@ func (p Props) String(key string) (string, bool) {
 }
 
 // Number returns key's value when it is a number.
-func (p Props) Number(key string) (float64, bool) {
-	raw, ok := p.Raw(key)
-	if !ok || raw == "" || !isNumberStart(raw[0]) {
-		return 0, false
-	}
-	f, err := strconv.ParseFloat(raw, 64)
-	return f, err == nil
-}
+func (p Props) Number(key string) (float64, bool) { return p.PathNumber(key) }
 
 // Bool returns key's value when it is a boolean.
 func (p Props) Bool(key string) (value, ok bool) {
@@ -251,20 +244,51 @@ func (p Props) Bool(key string) (value, ok bool) {
 
 // Path follows keys through nested objects and returns the value there.
 func (p Props) Path(keys ...string) (any, bool) {
-	if len(keys) == 0 {
-		return nil, false
-	}
-	raw, ok := p.Raw(keys[0])
-	for _, k := range keys[1:] {
-		if !ok {
-			return nil, false
-		}
-		raw, ok = objectMember(raw, k)
-	}
+	raw, ok := p.rawPath(keys)
 	if !ok {
 		return nil, false
 	}
 	return decode(raw), true
+}
+
+// PathNumber is Path for a number, without boxing it.
+func (p Props) PathNumber(keys ...string) (float64, bool) {
+	raw, ok := p.rawPath(keys)
+	if !ok || raw == "" || !isNumberStart(raw[0]) {
+		return 0, false
+	}
+	f, err := strconv.ParseFloat(raw, 64)
+	return f, err == nil
+}
+
+func (p Props) rawPath(keys []string) (string, bool) {
+	if len(keys) == 0 {
+		return "", false
+	}
+	raw, ok := p.Raw(keys[0])
+	for _, k := range keys[1:] {
+		if !ok {
+			return "", false
+		}
+		raw, ok = objectMember(raw, k)
+	}
+	return raw, ok
+}
+
+// HasElement reports whether key holds an array with the string s in it.
+func (p Props) HasElement(key, s string) bool {
+	arr, ok := p.Raw(key)
+	if !ok || arr == "" || arr[0] != '[' {
+		return false
+	}
+	for i := 1; i < len(arr) && arr[i] != ']'; i++ {
+		end := skipValue(arr, i)
+		if arr[i] == '"' && decodeString(arr[i:end]) == s {
+			return true
+		}
+		i = end // at the comma or the closing bracket
+	}
+	return false
 }
 
 // All yields the members in key order with their decoded values.
@@ -328,30 +352,31 @@ func (p Props) AppendJSON(b []byte, keep func(key string) bool) []byte {
 // MarshalJSON writes the object's JSON text.
 func (p Props) MarshalJSON() ([]byte, error) { return []byte(p.JSON()), nil }
 
-// Edit returns a copy with the members in set put (replacing any there) and
-// the keys in drop removed. Unchanged members are copied as text.
+// Edit returns a copy with the keys in drop removed and then the members in
+// set put (replacing any there). Unchanged members are copied as text.
 func (p Props) Edit(set map[string]any, drop ...string) Props {
 	type member struct {
 		key string
 		raw string // value text, when kept from p
 		val any    // value, when from set
 	}
-	ms := make([]member, 0, p.Len()+len(set))
+	put := make(map[string]any, len(set))
+	for k, v := range set {
+		put[canonKey(k)] = v
+	}
+	ms := make([]member, 0, p.Len()+len(put))
 	for i := range p.Len() {
 		rk, v := p.member(i)
 		k := unescapeKey(rk)
-		if _, replaced := set[k]; replaced || slices.Contains(drop, k) {
+		if _, replaced := put[k]; replaced || slices.ContainsFunc(drop, func(d string) bool { return canonKey(d) == k }) {
 			continue
 		}
 		ms = append(ms, member{key: k, raw: v})
 	}
-	for k, v := range set {
-		if !slices.Contains(drop, k) {
-			ms = append(ms, member{key: canonKey(k), val: v})
-		}
+	for k, v := range put {
+		ms = append(ms, member{key: k, val: v})
 	}
 	slices.SortFunc(ms, func(a, b member) int { return strings.Compare(a.key, b.key) })
-	ms = slices.CompactFunc(ms, func(a, b member) bool { return a.key == b.key })
 	w := newBuilder(len(ms), len(p.s))
 	for _, m := range ms {
 		w.key(m.key)

@@ -76,10 +76,19 @@ func TestLookups(t *testing.T) {
 	add("Path(strength.personnel.best)", v, ok, 1000.0)
 	v, ok = p.Path("strength", "personnel")
 	add("Path(strength.personnel)", v, ok, map[string]any{"best": 1000.0, "high": 1300.0, "low": 700.0})
+	f, ok = p.PathNumber("strength", "personnel", "low")
+	add("PathNumber(strength.personnel.low)", f, ok, 700.0)
+	f, ok = p.PathNumber("strength", "personnel")
+	add("PathNumber of an object fails", f, !ok, 0.0)
 	v, ok = p.Path("strength", "vehicles", "best")
 	add("Path(strength.vehicles.best) is absent", v, !ok, nil)
 	v, ok = p.Path("side", "x")
 	add("Path into a string is absent", v, !ok, nil)
+	add("HasElement(zones, donbas)", p.HasElement("zones", "donbas"), true, true)
+	add("HasElement(zones, don) is false", p.HasElement("zones", "don"), true, false)
+	add("HasElement(side, ua): not an array", p.HasElement("side", "ua"), true, false)
+	add("HasElement skips nested values", mustJSON(t, `{"a":[{"k":"x"},"x\"y",["x"],"x"]}`).HasElement("a", "x"), true, true)
+	add("HasElement in an empty array", mustJSON(t, `{"a":[]}`).HasElement("a", ""), true, false)
 	for _, tt := range tests {
 		if !tt.ok || !reflect.DeepEqual(tt.got, tt.want) {
 			t.Errorf("%s = %#v, %v; want %#v", tt.name, tt.got, tt.ok, tt.want)
@@ -146,7 +155,7 @@ func TestCanonical(t *testing.T) {
 
 func TestEdit(t *testing.T) {
 	p := mustJSON(t, sample)
-	e := p.Edit(map[string]any{"side": "ru", "new": []any{"x"}, "ce_m": nil}, "sources", "note", "absent")
+	e := p.Edit(map[string]any{"side": "ru", "new": []any{"x"}, "ce_m": nil}, "sources", "note", "absent", "side")
 	want := decoded(t, sample)
 	want["side"], want["new"], want["ce_m"] = "ru", []any{"x"}, nil
 	delete(want, "sources")
@@ -235,6 +244,10 @@ func FuzzProps(f *testing.F) {
 			if ok != wok || !reflect.DeepEqual(v, w) {
 				t.Fatalf("Lookup(%q) = %#v, %v; Map has %#v, %v", k, v, ok, w, wok)
 			}
+			arr, _ := w.([]any)
+			if got, want := p.HasElement(k, k2), slices.Contains(arr, any(k2)); got != want {
+				t.Fatalf("HasElement(%q, %q) = %v, want %v", k, k2, got, want)
+			}
 			if inner, isObj := w.(map[string]any); isObj {
 				v, ok := p.Path(k, k2)
 				w, wok := inner[k2]
@@ -245,12 +258,8 @@ func FuzzProps(f *testing.F) {
 		}
 		e := p.Edit(map[string]any{k1: k2}, k2)
 		m := p.Map()
-		m[k1] = k2
-		if k1 != k2 {
-			delete(m, k2)
-		} else {
-			delete(m, k1)
-		}
+		delete(m, canonKey(k2)) // keys are compared as they read back
+		m[canonKey(k1)] = k2
 		if e != FromMap(m) {
 			t.Fatalf("Edit(%q: %q, drop %q) = %s, want %s", k1, k2, k2, e.JSON(), FromMap(m).JSON())
 		}

@@ -42,7 +42,7 @@ func testIndex(t testing.TB, n int) (*layers.Layer, *Index) {
 }
 
 func describe(f *layers.Feature) (float64, int8) {
-	return f.Properties["w"].(float64), int8(f.Properties["cat"].(float64))
+	return f.Props.Get("w").(float64), int8(f.Props.Get("cat").(float64))
 }
 
 // addEach is the reference: every entry of the range added one by one.
@@ -106,9 +106,9 @@ func TestViewHidesAndMoves(t *testing.T) {
 	shown := map[string]*layers.Feature{}
 	show := func(f *layers.Feature) *layers.Feature {
 		switch {
-		case f.Properties["cat"].(float64) == 0:
+		case f.Props.Get("cat").(float64) == 0:
 			return nil // hidden
-		case f.Properties["cat"].(float64) == 1:
+		case f.Props.Get("cat").(float64) == 1:
 			c := *f
 			p := f.Geometry.(orb.Point)
 			c.Geometry = orb.Point{float64(int(p[0]*10)) / 10, float64(int(p[1]*10)) / 10}
@@ -203,7 +203,7 @@ func TestDeltasMatchARebuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	show := func(f *layers.Feature) *layers.Feature {
-		switch f.Properties["cat"].(float64) {
+		switch f.Props.Get("cat").(float64) {
 		case 0:
 			return nil
 		case 1:

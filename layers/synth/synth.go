@@ -20,6 +20,7 @@ import (
 	"github.com/paulmach/orb/geojson"
 
 	"troopmap/layers"
+	"troopmap/layers/props"
 )
 
 // The line of contact (2015–2022), west of Mariupol up to the Siverskyi
@@ -68,10 +69,11 @@ func Generate(ctx context.Context, n int, seed uint64, locate func(orb.Geometry,
 		if i&4095 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		rep := g.report(i)
+		collection, id, pt, props := g.report(i)
 		if locate != nil {
-			locate(rep.Feature.Geometry, rep.Feature.Properties)
+			locate(pt, props)
 		}
+		rep := Report{Collection: collection, Feature: layers.NewFeature(id, pt, props, layers.ReportTimeKeys()...)}
 		if err := emit(rep); err != nil {
 			return err
 		}
@@ -103,7 +105,7 @@ func (g gen) along(line []orb.Point, sigma float64) orb.Point {
 
 func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
-func (g gen) report(i int) Report {
+func (g gen) report(i int) (string, string, orb.Point, map[string]any) {
 	var p orb.Point
 	var where string
 	switch x := g.r.Float64(); {
@@ -195,7 +197,7 @@ func (g gen) report(i int) Report {
 		f := g.r.IntN(4)
 		props["fatalities"] = map[string]any{"low": float64(f), "best": float64(f), "high": float64(f + g.r.IntN(3))}
 	}
-	return Report{Collection: collection, Feature: layers.NewFeature(id, p, props, layers.ReportTimeKeys()...)}
+	return collection, id, p, props
 }
 
 // ulid makes a ULID from a time and the generator, so ids sort by time and
@@ -258,7 +260,7 @@ type fileFeature struct {
 	ID         string            `json:"id"`
 	Collection string            `json:"collection"`
 	Geometry   *geojson.Geometry `json:"geometry"`
-	Properties map[string]any    `json:"properties"`
+	Properties json.RawMessage   `json:"properties"`
 }
 
 // Write adds one report.
@@ -267,7 +269,7 @@ func (w *Writer) Write(r Report) error {
 		return w.err
 	}
 	b, err := json.Marshal(fileFeature{Type: "Feature", ID: r.Feature.ID, Collection: r.Collection,
-		Geometry: geojson.NewGeometry(r.Feature.Geometry), Properties: r.Feature.Properties})
+		Geometry: geojson.NewGeometry(r.Feature.Geometry), Properties: json.RawMessage(r.Feature.Props.JSON())})
 	if err != nil {
 		w.err = fmt.Errorf("feature %d: %w", w.n, err)
 		return w.err
@@ -401,7 +403,11 @@ func decodeFeature(raw []byte) (Report, error) {
 	if f.Geometry != nil {
 		g = f.Geometry.Geometry()
 	}
-	return Report{Collection: f.Collection, Feature: layers.NewFeature(f.ID, g, f.Properties, layers.ReportTimeKeys()...)}, nil
+	p, err := props.FromJSON(f.Properties)
+	if err != nil {
+		return Report{}, fmt.Errorf("%s: %w", f.ID, err)
+	}
+	return Report{Collection: f.Collection, Feature: layers.NewFeatureProps(f.ID, g, p, layers.ReportTimeKeys()...)}, nil
 }
 
 // expectCollection reads up to the opening bracket of "features".

@@ -62,12 +62,12 @@ func TestSchemaValid(t *testing.T) {
 			return fmt.Errorf("%s: unknown collection %q", f.ID, r.Collection)
 		}
 		per[r.Collection]++
-		if len(f.ID) != 26 || ids[f.ID] || f.Properties["id"] != f.ID {
+		if len(f.ID) != 26 || ids[f.ID] || f.Props.Get("id") != f.ID {
 			return fmt.Errorf("id %q is not a fresh ULID", f.ID)
 		}
 		ids[f.ID] = true
 		for _, fd := range schema.Fields {
-			v, present := f.Properties[fd.Name]
+			v, present := f.Props.Lookup(fd.Name)
 			if fd.Required && !present {
 				return fmt.Errorf("%s: required %s missing", f.ID, fd.Name)
 			}
@@ -75,7 +75,7 @@ func TestSchemaValid(t *testing.T) {
 				return fmt.Errorf("%s: %s=%q not in %v", f.ID, fd.Name, s, fd.Enum)
 			}
 		}
-		for k := range f.Properties {
+		for k := range f.Props.Map() {
 			if _, ok := schema.Field(k); !ok {
 				return fmt.Errorf("%s: property %s is not in the schema", f.ID, k)
 			}

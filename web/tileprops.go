@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"troopmap/layers"
+	"troopmap/layers/props"
 )
 
 // Tile properties are the feature's properties made flat, because MVT values
@@ -19,11 +20,11 @@ func tileSkipped(name string) bool {
 
 func tileProps(f *layers.Feature) map[string]any {
 	m := make(map[string]any, f.Props.Len()+4)
-	for k, v := range f.Props.All() {
+	for k, raw := range f.Props.Members() {
 		if tileSkipped(k) {
 			continue
 		}
-		flattenInto(m, k, v)
+		flattenInto(m, k, props.Decode(raw))
 	}
 	m["id"] = f.ID
 	return m

@@ -303,6 +303,23 @@ func (p Props) All() iter.Seq2[string, any] {
 	}
 }
 
+// Members yields the members in key order with their values as JSON text,
+// for callers that decode only some of them (with Decode).
+func (p Props) Members() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for i := range p.Len() {
+			k, v := p.member(i)
+			if !yield(unescapeKey(k), v) {
+				return
+			}
+		}
+	}
+}
+
+// Decode turns a value's JSON text, as Members gives it, into what
+// encoding/json would decode it to.
+func Decode(raw string) any { return decode(raw) }
+
 // Keys yields the member names in order.
 func (p Props) Keys() iter.Seq[string] {
 	return func(yield func(string) bool) {

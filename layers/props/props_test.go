@@ -100,6 +100,11 @@ func TestLookups(t *testing.T) {
 	if !reflect.DeepEqual(decoded(t, p.JSON()), want) {
 		t.Errorf("JSON() = %s", p.JSON())
 	}
+	for k, raw := range p.Members() {
+		if v := Decode(raw); !reflect.DeepEqual(v, want[k]) {
+			t.Errorf("Members: %q = %s decodes to %#v, want %#v", k, raw, v, want[k])
+		}
+	}
 	keys := slices.Collect(p.Keys())
 	if !slices.IsSorted(keys) || len(keys) != len(want) {
 		t.Errorf("Keys() = %q, want the %d keys sorted", keys, len(want))

@@ -6,8 +6,6 @@ import (
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/clip"
-	"github.com/paulmach/orb/encoding/mvt"
-	"github.com/paulmach/orb/geojson"
 	"github.com/paulmach/orb/maptile"
 	"github.com/paulmach/orb/simplify"
 )
@@ -88,19 +86,19 @@ func Encode(t maptile.Tile, ls []Layer, o Options) (Result, error) {
 	if o.Tolerance > 0 {
 		dp = simplify.DouglasPeucker(o.Tolerance)
 	}
-	built := make([][]*geojson.Feature, len(ls))
+	built := make([][]Feature, len(ls))
 	for i, l := range ls {
-		out := make([]*geojson.Feature, 0, len(l.Features))
+		out := make([]Feature, 0, len(l.Features))
 		for _, f := range l.Features {
 			g := prepare(p, box, dp, f.Geometry)
 			if g == nil {
 				continue
 			}
-			gf := &geojson.Feature{Type: "Feature", ID: f.ID, Geometry: g, Properties: geojson.Properties(f.Props)}
-			out = append(out, gf)
+			out = append(out, Feature{ID: f.ID, Geometry: g, Props: f.Props})
 		}
 		built[i] = out
 	}
+	w := newLayerWriter()
 	keep := make([]int, len(ls))
 	total := 0
 	for i := range built {
@@ -108,7 +106,7 @@ func Encode(t maptile.Tile, ls []Layer, o Options) (Result, error) {
 		total += keep[i]
 	}
 	for {
-		data, n, err := marshal(ls, built, keep)
+		data, n, err := marshal(w, ls, built, keep)
 		if err != nil {
 			return Result{}, fmt.Errorf("encode tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 		}
@@ -127,7 +125,7 @@ func Encode(t maptile.Tile, ls []Layer, o Options) (Result, error) {
 	}
 }
 
-func result(ls []Layer, built [][]*geojson.Feature, keep []int, data []byte, n int) Result {
+func result(ls []Layer, built [][]Feature, keep []int, data []byte, n int) Result {
 	r := Result{Data: data, Features: n}
 	for i, l := range ls {
 		if d := l.Dropped + len(built[i]) - keep[i]; d > 0 {
@@ -140,26 +138,30 @@ func result(ls []Layer, built [][]*geojson.Feature, keep []int, data []byte, n i
 	return r
 }
 
-func marshal(ls []Layer, built [][]*geojson.Feature, keep []int) ([]byte, int, error) {
-	var out mvt.Layers
+func marshal(w *layerWriter, ls []Layer, built [][]Feature, keep []int) ([]byte, int, error) {
+	var out []byte
 	n := 0
 	for i, l := range ls {
-		fs := built[i][:keep[i]:keep[i]]
+		fs := built[i][:keep[i]]
 		n += len(fs)
-		if d := l.Dropped + len(built[i]) - keep[i]; d > 0 {
-			fs = append(fs, &geojson.Feature{Type: "Feature", Geometry: orb.Point{Extent / 2, Extent / 2},
-				Properties: geojson.Properties{MetaKey: true, DroppedKey: d}})
-		}
-		if len(fs) == 0 {
+		d := l.Dropped + len(built[i]) - keep[i]
+		if len(fs) == 0 && d <= 0 {
 			continue
 		}
-		out = append(out, &mvt.Layer{Name: l.Name, Version: 2, Extent: Extent, Features: fs})
+		w.reset()
+		for _, f := range fs {
+			if err := w.add(f.ID, f.Geometry, f.Props); err != nil {
+				return nil, 0, err
+			}
+		}
+		if d > 0 {
+			if err := w.add(nil, orb.Point{Extent / 2, Extent / 2}, map[string]any{MetaKey: true, DroppedKey: d}); err != nil {
+				return nil, 0, err
+			}
+		}
+		out = w.appendLayer(out, l.Name, 2, Extent)
 	}
-	if len(out) == 0 {
-		return nil, 0, nil
-	}
-	data, err := mvt.Marshal(out)
-	return data, n, err
+	return out, n, nil
 }
 
 // prepare returns g projected, clipped, simplified and snapped, or nil when

@@ -25,20 +25,28 @@ type clusterSpec struct {
 	values   []string // its vocabulary, in schema order (at most 8)
 	weight   []string // path of the summed property
 	sumName  string   // tile property holding the sum
+	// countNames are the tile properties of the counts, {category}_{value}.
+	countNames []string
 }
 
 func clusterSpecOf(l *layers.Layer) (clusterSpec, bool) {
+	var cs clusterSpec
 	switch l.ID {
 	case layers.TroopConcentrations:
-		return clusterSpec{category: "side", values: layers.Sides(),
-			weight: []string{"strength", "personnel", "best"}, sumName: "personnel_best_sum"}, true
+		cs = clusterSpec{category: "side", values: layers.Sides(),
+			weight: []string{"strength", "personnel", "best"}, sumName: "personnel_best_sum"}
 	case layers.Incidents:
 		schema, _ := l.Schema()
 		et, _ := schema.Field("event_type")
-		return clusterSpec{category: "event_type", values: et.Enum,
-			weight: []string{"fatalities", "best"}, sumName: "fatalities_best_sum"}, true
+		cs = clusterSpec{category: "event_type", values: et.Enum,
+			weight: []string{"fatalities", "best"}, sumName: "fatalities_best_sum"}
+	default:
+		return clusterSpec{}, false
 	}
-	return clusterSpec{}, false
+	for _, v := range cs.values {
+		cs.countNames = append(cs.countNames, cs.category+"_"+v)
+	}
+	return cs, true
 }
 
 // describe returns the weight and category index of a feature.
@@ -180,7 +188,9 @@ func (s *Server) fillGrid(cx context.Context, l *layers.Layer, spec clusterSpec,
 // reports are drawn as they are.
 func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterSpec, t maptile.Tile, q layers.Query, v view) (tile.Layer, error) {
 	tl := tile.Layer{Name: l.ID}
-	grid := tile.NewGrid(t)
+	grid := s.tiles.grids.Get().(*tile.Grid)
+	defer s.tiles.grids.Put(grid)
+	grid.Reset(t)
 	buffered := tile.BufferedBound(t)
 	coarsens := v.Reader.Coarsens()
 	others, err := s.fillGrid(cx, l, spec, grid, q, v)
@@ -237,19 +247,18 @@ func startNs(f *layers.Feature) int64 {
 // point_count, point_count_abbreviated, latest_observed_at, the sum named by
 // sumName and one count per category value ({category}_{value}).
 func (cs clusterSpec) props(a *tile.Agg) map[string]any {
-	m := map[string]any{
-		"clustered":               true,
-		"cluster_id":              strconv.FormatUint(a.Cell.ID(), 10),
-		"point_count":             a.N,
-		"point_count_abbreviated": tile.Abbreviate(a.N),
-		cs.sumName:                a.Sum,
-	}
+	m := make(map[string]any, 6+len(cs.values))
+	m["clustered"] = true
+	m["cluster_id"] = strconv.FormatUint(a.Cell.ID(), 10)
+	m["point_count"] = a.N
+	m["point_count_abbreviated"] = tile.Abbreviate(a.N)
+	m[cs.sumName] = a.Sum
 	if a.HasLatest {
 		m["latest_observed_at"] = time.Unix(0, a.Latest).UTC().Format(time.RFC3339)
 	}
-	for i, v := range cs.values {
+	for i, name := range cs.countNames {
 		if i < len(a.Counts) {
-			m[cs.category+"_"+v] = a.Counts[i]
+			m[name] = a.Counts[i]
 		}
 	}
 	return m

@@ -180,7 +180,9 @@ func (s *Server) buildTile(cx context.Context, req *tileRequest) (*tile.Entry, e
 		}
 		tls = append(tls, tl)
 	}
-	res, err := tile.Encode(req.tile, tls, tile.Options{MaxBytes: s.tiles.cfg.MaxBytes, MaxFeatures: s.tiles.cfg.MaxFeatures})
+	enc := s.tiles.encoders.Get().(*tile.Encoder)
+	res, err := enc.Encode(req.tile, tls, tile.Options{MaxBytes: s.tiles.cfg.MaxBytes, MaxFeatures: s.tiles.cfg.MaxFeatures})
+	s.tiles.encoders.Put(enc)
 	if err != nil {
 		return nil, err
 	}

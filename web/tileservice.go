@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/paulmach/orb"
@@ -26,11 +27,16 @@ type tileService struct {
 	// coarsenKm is the grid anonymous readers' points are snapped to (0:
 	// none): a change moves what they see up to that far from the change.
 	coarsenKm float64
+	// Encoders and cluster grids are reused from tile to tile: building
+	// tiles is most of a busy server's garbage.
+	encoders, grids sync.Pool
 }
 
 func newTileService(cfg TileConfig, log *slog.Logger) *tileService {
 	cfg = cfg.withDefaults()
 	ts := &tileService{cfg: cfg, cache: tile.NewCache(cfg.CacheBytes), log: log}
+	ts.encoders.New = func() any { return tile.NewEncoder() }
+	ts.grids.New = func() any { return new(tile.Grid) }
 	if cfg.BenchCeiling {
 		ts.ceiling = make([]byte, ceilingSize)
 		for i := range ts.ceiling {

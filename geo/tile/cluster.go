@@ -2,6 +2,7 @@ package tile
 
 import (
 	"math"
+	"slices"
 	"strconv"
 
 	"github.com/paulmach/orb"
@@ -95,6 +96,13 @@ type Grid struct {
 	// ix0, iy0, ix1, iy1 (exclusive) are the cells the grid was made for.
 	ix0, iy0, ix1, iy1 uint32
 	Cells              []Agg
+	scratch            clusterScratch // Clusters' memory, kept by Reset
+}
+
+type clusterScratch struct {
+	best    []int32
+	out     []Cluster
+	members []Cell
 }
 
 // GridRing is how many rings of cells around a tile its clusters depend
@@ -127,15 +135,28 @@ func NewGrid(t maptile.Tile) *Grid {
 func NewGridAround(c Cell) *Grid { return newGrid(c.Z, c.X, c.Y, c.X+1, c.Y+1) }
 
 func newGrid(cz, ix0, iy0, ix1, iy1 uint32) *Grid {
+	g := &Grid{}
+	g.init(cz, ix0, iy0, ix1, iy1)
+	return g
+}
+
+// Reset makes g the empty grid of tile t, as NewGrid does, but in g's
+// memory. The clusters g returned before are no longer valid.
+func (g *Grid) Reset(t maptile.Tile) {
+	x0, y0 := t.X<<CellShift, t.Y<<CellShift
+	g.init(uint32(t.Z)+CellShift, x0, y0, x0+1<<CellShift, y0+1<<CellShift)
+}
+
+func (g *Grid) init(cz, ix0, iy0, ix1, iy1 uint32) {
 	n := uint32(1) << cz
 	x0, y0 := ix0-min(ix0, GridRing), iy0-min(iy0, GridRing)
 	x1, y1 := min(ix1+GridRing, n), min(iy1+GridRing, n)
-	g := &Grid{Z: cz, x0: x0, y0: y0, w: x1 - x0, h: y1 - y0, ix0: ix0, iy0: iy0, ix1: ix1, iy1: iy1}
-	g.Cells = make([]Agg, g.w*g.h)
+	cells, s := g.Cells, g.scratch
+	*g = Grid{Z: cz, x0: x0, y0: y0, w: x1 - x0, h: y1 - y0, ix0: ix0, iy0: iy0, ix1: ix1, iy1: iy1, scratch: s}
+	g.Cells = slices.Grow(cells[:0], int(g.w*g.h))[:g.w*g.h]
 	for i := range g.Cells {
-		g.Cells[i].Cell = Cell{Z: cz, X: x0 + uint32(i)%g.w, Y: y0 + uint32(i)/g.w}
+		g.Cells[i] = Agg{Cell: Cell{Z: cz, X: x0 + uint32(i)%g.w, Y: y0 + uint32(i)/g.w}}
 	}
-	return g
 }
 
 // ring returns how many cells c lies outside the cells the grid was made
@@ -194,11 +215,13 @@ const ClusterRadius = 40
 // seed and their points' centres lie within ClusterRadius pixels, and else
 // stays a cluster of its own. It returns the clusters seeded in the cells
 // the grid was made for and the ring around them (those whose position can
-// fall in the tile's buffer), in row-major order of their seeds.
+// fall in the tile's buffer), in row-major order of their seeds. The result
+// lives in g's memory: valid until the next Clusters or Reset.
 func (g *Grid) Clusters() []Cluster {
 	// best[i]: index of the heaviest cell of i's neighbourhood, for the
 	// cells whose whole neighbourhood is in the grid; -1 otherwise.
-	best := make([]int32, len(g.Cells))
+	best := slices.Grow(g.scratch.best[:0], len(g.Cells))[:len(g.Cells)]
+	g.scratch.best = best
 	for i := range g.Cells {
 		best[i] = -1
 		a := &g.Cells[i]
@@ -229,13 +252,16 @@ func (g *Grid) Clusters() []Cluster {
 		sx, sy := g.Cells[b].mean()
 		return (cx-sx)*(cx-sx)+(cy-sy)*(cy-sy) <= r2
 	}
-	var out []Cluster
+	out := g.scratch.out[:0]
+	members := g.scratch.members[:0]
 	for i := range g.Cells {
 		a := &g.Cells[i]
 		if a.N == 0 || g.ring(a.Cell) > 1 || best[i] < 0 || joins(i) {
 			continue
 		}
-		cl := Cluster{Agg: *a, Members: []Cell{a.Cell}}
+		from := len(members)
+		members = append(members, a.Cell)
+		cl := Cluster{Agg: *a}
 		if seed(int32(i)) {
 			for dy := int64(-1); dy <= 1; dy++ {
 				for dx := int64(-1); dx <= 1; dx++ {
@@ -246,13 +272,15 @@ func (g *Grid) Clusters() []Cluster {
 					j := int((n.Cell.Y-g.y0)*g.w + (n.Cell.X - g.x0))
 					if best[j] == int32(i) && joins(j) {
 						cl.merge(n)
-						cl.Members = append(cl.Members, n.Cell)
+						members = append(members, n.Cell)
 					}
 				}
 			}
 		}
+		cl.Members = members[from:len(members):len(members)]
 		out = append(out, cl)
 	}
+	g.scratch.out, g.scratch.members = out, members
 	return out
 }
 

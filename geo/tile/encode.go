@@ -1,6 +1,7 @@
 package tile
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 
@@ -79,6 +80,22 @@ type Result struct {
 // end of each layer) are dropped and the layer gets one metadata feature
 // {tile_meta: true, dropped: N} at the tile's centre.
 func Encode(t maptile.Tile, ls []Layer, o Options) (Result, error) {
+	return NewEncoder().Encode(t, ls, o)
+}
+
+// Encoder is Encode with buffers kept from tile to tile, so that a busy
+// server makes little garbage. It is not safe for concurrent use: keep one
+// per goroutine, or a sync.Pool of them.
+type Encoder struct {
+	w     *layerWriter
+	built [][]Feature
+}
+
+// NewEncoder returns an Encoder.
+func NewEncoder() *Encoder { return &Encoder{w: newLayerWriter()} }
+
+// Encode is the package's Encode. The Data of the result is the caller's.
+func (e *Encoder) Encode(t maptile.Tile, ls []Layer, o Options) (Result, error) {
 	o = o.withDefaults()
 	p := NewProjector(t)
 	box := orb.Bound{Min: orb.Point{-Buffer, -Buffer}, Max: orb.Point{Extent + Buffer, Extent + Buffer}}
@@ -86,9 +103,18 @@ func Encode(t maptile.Tile, ls []Layer, o Options) (Result, error) {
 	if o.Tolerance > 0 {
 		dp = simplify.DouglasPeucker(o.Tolerance)
 	}
-	built := make([][]Feature, len(ls))
+	for len(e.built) < len(ls) {
+		e.built = append(e.built, nil)
+	}
+	built := e.built[:len(ls)]
+	defer func() {
+		for i := range built {
+			clear(built[i]) // drop the references to geometries and props
+			built[i] = built[i][:0]
+		}
+	}()
 	for i, l := range ls {
-		out := make([]Feature, 0, len(l.Features))
+		out := built[i][:0]
 		for _, f := range l.Features {
 			g := prepare(p, box, dp, f.Geometry)
 			if g == nil {
@@ -98,7 +124,6 @@ func Encode(t maptile.Tile, ls []Layer, o Options) (Result, error) {
 		}
 		built[i] = out
 	}
-	w := newLayerWriter()
 	keep := make([]int, len(ls))
 	total := 0
 	for i := range built {
@@ -106,12 +131,12 @@ func Encode(t maptile.Tile, ls []Layer, o Options) (Result, error) {
 		total += keep[i]
 	}
 	for {
-		data, n, err := marshal(w, ls, built, keep)
+		data, n, err := marshal(e.w, ls, built, keep)
 		if err != nil {
 			return Result{}, fmt.Errorf("encode tile %d/%d/%d: %w", t.Z, t.X, t.Y, err)
 		}
 		if len(data) <= o.MaxBytes || n == 0 {
-			return result(ls, built, keep, data, n), nil
+			return result(ls, built, keep, bytes.Clone(data), n), nil
 		}
 		// Shrink the layer with most features in proportion to the excess.
 		big := 0
@@ -138,8 +163,10 @@ func result(ls []Layer, built [][]Feature, keep []int, data []byte, n int) Resul
 	return r
 }
 
+// marshal writes the tile into the writer's buffer: valid until its next
+// use.
 func marshal(w *layerWriter, ls []Layer, built [][]Feature, keep []int) ([]byte, int, error) {
-	var out []byte
+	out := w.tile[:0]
 	n := 0
 	for i, l := range ls {
 		fs := built[i][:keep[i]]
@@ -160,6 +187,10 @@ func marshal(w *layerWriter, ls []Layer, built [][]Feature, keep []int) ([]byte,
 			}
 		}
 		out = w.appendLayer(out, l.Name, 2, Extent)
+	}
+	w.tile = out
+	if len(out) == 0 {
+		return nil, n, nil
 	}
 	return out, n, nil
 }

@@ -184,6 +184,7 @@ type layerWriter struct {
 	geom   []uint32
 	msg    []byte
 	val    []byte
+	tile   []byte // the tile being written
 }
 
 func newLayerWriter() *layerWriter {

@@ -3,6 +3,8 @@ package tile
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/paulmach/orb"
@@ -197,6 +199,39 @@ func TestClustersAgreeAcrossTiles(t *testing.T) {
 				t.Fatalf("cell %v is in clusters %d and %d", m, other, id)
 			}
 			cells[m] = id
+		}
+	}
+}
+
+// TestGridResetIsANewGrid: a grid reused through Reset, after serving other
+// tiles (one at the world's edge, where grids are clamped), clusters like a
+// new one.
+func TestGridResetIsANewGrid(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	reused := new(Grid)
+	for i := range 60 {
+		z := maptile.Zoom(2 + r.IntN(12))
+		center := orb.Point{37 + r.Float64()*3, 46 + r.Float64()*4}
+		if i%10 == 9 {
+			center = orb.Point{-179.9, 84} // the world's corner
+		}
+		tl := maptile.At(center, z)
+		b := tl.Bound()
+		var pts []orb.Point
+		for range r.IntN(400) {
+			// around the tile, its ring of cells included
+			pts = append(pts, orb.Point{b.Min[0] + (r.Float64()*1.8-0.4)*(b.Max[0]-b.Min[0]), b.Min[1] + (r.Float64()*1.8-0.4)*(b.Max[1]-b.Min[1])})
+		}
+		fresh := NewGrid(tl)
+		fill(fresh, pts)
+		reused.Reset(tl)
+		fill(reused, pts)
+		if !reflect.DeepEqual(reused.Cells, fresh.Cells) {
+			t.Fatalf("tile %v: cells of the reset grid differ", tl)
+		}
+		want := slices.Clone(fresh.Clusters())
+		if got := reused.Clusters(); !reflect.DeepEqual(got, want) {
+			t.Fatalf("tile %v: clusters of the reset grid differ:\n%+v\n%+v", tl, got, want)
 		}
 	}
 }

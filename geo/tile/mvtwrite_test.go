@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/encoding/mvt"
 	"github.com/paulmach/orb/geojson"
+	"github.com/paulmach/orb/maptile"
+	"github.com/paulmach/orb/project"
 )
 
 // randomLayers makes layers of every geometry type in tile coordinates,
@@ -96,6 +99,41 @@ func TestWriterMatchesOrb(t *testing.T) {
 		}
 		if !bytes.Equal(got, exp) {
 			t.Fatalf("case %d: %d bytes, orb writes %d\n%x\n%x", i, len(got), len(exp), got, exp)
+		}
+	}
+}
+
+// TestEncoderReuse: one Encoder used for tile after tile (with budgets
+// that make it drop) writes what a new one writes.
+func TestEncoderReuse(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	enc := NewEncoder()
+	for i := range 200 {
+		tl := maptile.At(orb.Point{37 + r.Float64()*3, 46 + r.Float64()*4}, maptile.Zoom(4+r.IntN(10)))
+		b := tl.Bound()
+		ls := randomLayers(r)
+		for _, l := range ls {
+			for j, f := range l.Features {
+				// tile units to lon/lat around the tile
+				l.Features[j].Geometry = project.Geometry(orb.Clone(f.Geometry), func(p orb.Point) orb.Point {
+					return orb.Point{b.Min[0] + p[0]/Extent*(b.Max[0]-b.Min[0]), b.Max[1] - p[1]/Extent*(b.Max[1]-b.Min[1])}
+				})
+			}
+		}
+		o := Options{}
+		if i%3 == 0 {
+			o = Options{MaxFeatures: 1 + r.IntN(20), MaxBytes: 200 + r.IntN(2000)}
+		}
+		want, err := Encode(tl, ls, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := enc.Encode(tl, ls, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d: the reused encoder wrote %d bytes (%v dropped), a new one %d (%v)", i, len(got.Data), got.Dropped, len(want.Data), want.Dropped)
 		}
 	}
 }

@@ -353,6 +353,19 @@ func (r Reader) Visible(l *Layer, f *Feature) bool {
 // Show returns f as the reader may see it: f itself, a coarsened copy, or
 // nil when it is hidden. It never changes f. l is f's layer.
 func (r Reader) Show(l *Layer, f *Feature) *Feature {
+	p := r.Placed(l, f)
+	if p == nil || p != f || r.a == nil || l.Kind != KindReports {
+		return p
+	}
+	return withoutIdentity(p)
+}
+
+// Placed is Show short of dropping the identifying properties: nil when
+// the reader may not see f, the coarsened copy Show gives when the reader
+// sees f moved (Moves), and else f itself. The point index keeps reports
+// this way, so that an audience's view of a million reports holds no copy
+// of each; what it hands out still goes through Show.
+func (r Reader) Placed(l *Layer, f *Feature) *Feature {
 	if r.a == nil || f == nil {
 		return f
 	}
@@ -365,10 +378,16 @@ func (r Reader) Show(l *Layer, f *Feature) *Feature {
 	if !r.a.visible(f, r.Now) {
 		return nil
 	}
-	if l.ID == TroopConcentrations && r.a.public.PrecisionKm > 0 {
+	if r.Moves(l) {
 		return coarsen(f, r.a.public.PrecisionKm)
 	}
-	return withoutIdentity(f)
+	return f
+}
+
+// Moves reports whether the reader sees l's features coarsened: then
+// Placed and Show give the same copy.
+func (r Reader) Moves(l *Layer) bool {
+	return r.a != nil && l.ID == TroopConcentrations && r.a.public.PrecisionKm > 0
 }
 
 // Actor returns the name of who made a change as the reader may see it:

@@ -28,6 +28,9 @@ type view struct {
 	// Show returns the feature as this reader may see it: f itself, a
 	// coarsened copy, or nil when it is hidden. It never changes f.
 	Show func(l *layers.Layer, f *layers.Feature) *layers.Feature
+	// Placed is Show short of dropping identifying properties (see
+	// layers.Reader.Placed): what the point index keeps.
+	Placed func(l *layers.Layer, f *layers.Feature) *layers.Feature
 	// Visible reports whether Show returns a feature, without the copy
 	// Show may make (anonymous readers get reports without created_by).
 	Visible func(l *layers.Layer, f *layers.Feature) bool
@@ -96,9 +99,10 @@ func (s *Server) viewOf(c echo.Context) view {
 		return v // one request, one moment: every part of a response agrees
 	}
 	r, err := s.acc.policy.Reader(principal(c))
-	v := derivedView(view{Key: r.Key, Show: r.Show, Visible: r.Visible, Reader: r})
+	v := derivedView(view{Key: r.Key, Show: r.Show, Placed: r.Placed, Visible: r.Visible, Reader: r})
 	if err != nil {
-		v = view{Key: "none", Show: func(*layers.Layer, *layers.Feature) *layers.Feature { return nil },
+		none := func(*layers.Layer, *layers.Feature) *layers.Feature { return nil }
+		v = view{Key: "none", Show: none, Placed: none,
 			Visible: func(*layers.Layer, *layers.Feature) bool { return false }}
 	}
 	c.Set(viewKey, v)

@@ -192,7 +192,6 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 	defer s.tiles.grids.Put(grid)
 	grid.Reset(t)
 	buffered := tile.BufferedBound(t)
-	coarsens := v.Reader.Coarsens()
 	others, err := s.fillGrid(cx, l, spec, grid, q, v)
 	if err != nil {
 		return tl, err
@@ -205,8 +204,10 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 		}
 		if a.N == 1 {
 			f := a.First.(*layers.Feature)
-			if !coarsens {
-				f = v.Show(l, f) // drops what the reader may not get (created_by)
+			if !v.Reader.Moves(l) {
+				// The point index keeps reports as placed, not as shown:
+				// drop what the reader may not get (created_by).
+				f = v.Show(l, f)
 			}
 			tl.Features = append(tl.Features, tile.Feature{Geometry: f.Geometry, Props: tileProps(f)})
 			continue

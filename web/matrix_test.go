@@ -304,6 +304,9 @@ func TestAccessMatrix(t *testing.T) {
 					if len(clusters) != 0 || len(singles) != 1 || singles[0].Properties["id"] != want[0] {
 						t.Fatalf("%s: clusters %d, singles %v; want only %s", layer, len(clusters), propsOf(singles), want[0])
 					}
+					// The point index keeps reports as placed, not as
+					// shown: what it hands out must still be shown.
+					checkProps(t, r, want[0], singles[0].Properties)
 					continue
 				}
 				if len(clusters) != 1 || len(singles) != 0 {

@@ -149,7 +149,7 @@ func (s *Server) anonymousView() (view, bool) {
 	if err != nil {
 		return view{}, false
 	}
-	return derivedView(view{Key: r.Key, Show: r.Show, Reader: r}), true
+	return derivedView(view{Key: r.Key, Show: r.Show, Placed: r.Placed, Reader: r}), true
 }
 
 // Handler returns the server's http.Handler.

@@ -66,7 +66,7 @@ func (ts *tileService) wire(c *layers.Catalog, anonymous func() (view, bool)) {
 			k.OnBuilt = func(n int, took time.Duration) {
 				ts.log.Info("point index built", "layer", id, "n", n, "took", took.Round(time.Millisecond))
 				if v, ok := anonymous(); ok && v.Reader.Hides() {
-					show := func(f *layers.Feature) *layers.Feature { return v.Show(l, f) }
+					show := func(f *layers.Feature) *layers.Feature { return v.Placed(l, f) }
 					k.BuildView(context.Background(), l.Snapshot(), v.Key, show)
 				}
 			}
@@ -109,7 +109,7 @@ func (ts *tileService) viewIndex(l *layers.Layer, s *layers.Snapshot, v view) *p
 	if k == nil || !v.Reader.Hides() {
 		return ts.index(l, s)
 	}
-	return k.View(s, v.Key, func(f *layers.Feature) *layers.Feature { return v.Show(l, f) })
+	return k.View(s, v.Key, func(f *layers.Feature) *layers.Feature { return v.Placed(l, f) })
 }
 
 // clustered reports whether layer l is drawn as clusters at zoom z.

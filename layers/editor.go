@@ -23,6 +23,9 @@ type Event struct {
 	Version    int
 	Bound      orb.Bound
 	Feature    *Feature
+	// Old is the version before the change, nil for a create: a reader
+	// who saw it and may not see Feature must be told it is gone.
+	Old *Feature
 }
 
 // Precondition checks the current report before a change (If-Match); it
@@ -409,6 +412,7 @@ func (r *Reports) publish(revs []Revision) error {
 	events := make([]Event, 0, len(revs))
 	for _, coll := range order {
 		l := r.layers[coll]
+		before := l.Snapshot() // writes are serialised by r.mu
 		err := l.Update(func(w *Writer) error {
 			for _, rv := range byLayer[coll] {
 				if rv.Op == OpDelete {
@@ -425,7 +429,8 @@ func (r *Reports) publish(revs []Revision) error {
 			return fmt.Errorf("publish to %s after commit: %w", coll, err)
 		}
 		for _, rv := range byLayer[coll] {
-			events = append(events, Event{Collection: coll, ID: rv.ID, Op: rv.Op, Version: rv.Version, Bound: rv.Feature.Bound, Feature: rv.Feature})
+			old, _ := before.Get(rv.ID)
+			events = append(events, Event{Collection: coll, ID: rv.ID, Op: rv.Op, Version: rv.Version, Bound: rv.Feature.Bound, Feature: rv.Feature, Old: old})
 		}
 	}
 	for _, fn := range r.subs {

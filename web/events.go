@@ -311,11 +311,17 @@ func (s *Server) formatEvents(v view, b eventBatch) (string, error) {
 		if !ok {
 			continue
 		}
+		op := ev.Op
 		shown := v.Show(l, ev.Feature)
+		if shown == nil && ev.Old != nil {
+			// A report the reader saw and may no longer see (made
+			// restricted, put under embargo) is gone for them.
+			shown, op = v.Show(l, ev.Old), layers.OpDelete
+		}
 		if shown == nil {
 			continue
 		}
-		ce := changeEvent{Collection: ev.Collection, ID: ev.ID, Op: ev.Op, Version: ev.Version}
+		ce := changeEvent{Collection: ev.Collection, ID: ev.ID, Op: op, Version: ev.Version}
 		if shown.HasGeometry() {
 			ce.BBox = [4]float64{shown.Bound.Min[0], shown.Bound.Min[1], shown.Bound.Max[0], shown.Bound.Max[1]}
 		}

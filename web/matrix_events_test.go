@@ -132,6 +132,55 @@ func TestAccessMatrixEvents(t *testing.T) {
 	}
 }
 
+// A report an anonymous subscriber could see and then may not (made
+// restricted) reaches them as a delete at the position they saw, so that
+// their map drops it; keyed subscribers get the update.
+func TestEventsWhenAReportIsHidden(t *testing.T) {
+	clk := &clock{t: matrixT0}
+	s := matrixServer(t, clk)
+	ts := httptest.NewServer(s.Handler())
+	defer ts.Close()
+	defer s.CloseStreams()
+	anon := openEvents(t, ts.URL, "", "")
+	editor := openEvents(t, ts.URL, "", "k-editor")
+
+	for _, id := range []string{"inc-public", "tc-public"} {
+		layer := matrixReports[id].layer
+		matrixWrite(t, s.Handler(), "PATCH", "/collections/"+layer+"/items/"+id, "k-editor", `{"properties":{"sensitivity":"restricted"}}`, 200)
+	}
+	rec := matrixWrite(t, s.Handler(), "POST", "/collections/incidents/items", "k-analyst", string(mustJSON(incidentFeature(7))), 201)
+	loc := rec.Header().Get("Location")
+	end := loc[strings.LastIndex(loc, "/")+1:]
+
+	for _, c := range []struct {
+		who    string
+		ch     <-chan sseEvent
+		op     layers.Op
+		coarse bool
+	}{{"anonymous", anon, layers.OpDelete, true}, {"editor", editor, layers.OpUpdate, false}} {
+		got := map[string]changeEvent{}
+		for _, ev := range until(t, c.ch, end) {
+			if ev.name == "change" {
+				got[ev.data.ID] = ev.data
+			}
+		}
+		for _, id := range []string{"inc-public", "tc-public"} {
+			ce, ok := got[id]
+			if !ok || ce.Op != c.op {
+				t.Errorf("%s: event for %s = %+v (received %v), want op %s", c.who, id, ce, ok, c.op)
+				continue
+			}
+			p := matrixReports[id].at
+			if c.coarse && strings.HasPrefix(id, "tc-") {
+				p = geo.SnapPoint(p, matrixPrecisionKm)
+			}
+			if want := [4]float64{p[0], p[1], p[0], p[1]}; ce.BBox != want {
+				t.Errorf("%s: %s at %v, want %v (as they saw it)", c.who, id, ce.BBox, want)
+			}
+		}
+	}
+}
+
 // asof shows a hiding reader a past version only while the report as it
 // is now (or as it was retracted) is visible to them: a report restricted
 // since does not show through the past, as it does not in its history.

@@ -9,6 +9,7 @@
 package props
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"iter"
@@ -21,12 +22,19 @@ import (
 // Props is an immutable JSON object. The zero value is the empty object.
 // Two Props hold the same members and values exactly when they are ==.
 //
-// Layout of s: a little-endian uint32 n, then n uint32 offsets into the JSON
-// text of each member's key, then the JSON text: compact, members sorted by
-// key (byte order of the decoded key), nested objects sorted too.
+// Layout of s: a little-endian uint32 holding the member count n (and in
+// its top bit whether offsets are wide), then per member, in key order, the
+// offset of its key's opening quote (top bit set when the key has escapes)
+// and of its value, each a uint16 (uint32 when wide, for texts of 32 KiB
+// and more), then the JSON text: compact, members sorted by key (byte order
+// of the decoded key), nested objects sorted too.
 type Props struct{ s string }
 
-const headerWord = 4
+const (
+	wideFlag   = 1 << 31
+	narrowMax  = 1 << 15 // narrow offsets keep their top bit for the escape flag
+	escapeFlag = 1 << 31 // on a wide key offset; 1<<15 on a narrow one
+)
 
 // FromMap encodes m. Values may be what JSON decoding gives (string, float64,
 // bool, nil, []any, map[string]any) and also ints, []string and time.Time
@@ -76,59 +84,91 @@ func FromJSON(raw []byte) (Props, error) {
 	return FromMap(m), nil
 }
 
-// builder writes members in key order after room for the header.
+// builder writes the JSON text, members in key order, and notes where
+// each starts; done puts the table in front.
 type builder struct {
 	b     []byte
-	n     int // members written
-	total int // members announced in the header
+	offs  []uint32 // per member: key offset (escapeFlag when escaped), value offset
+	total int      // members announced
 }
 
 func newBuilder(n, sizeHint int) *builder {
-	b := make([]byte, headerWord*(n+1), headerWord*(n+1)+sizeHint+2)
-	putU32(b, 0, uint32(n))
-	b = append(b, '{')
-	return &builder{b: b, total: n}
+	b := make([]byte, 0, sizeHint+2)
+	return &builder{b: append(b, '{'), offs: make([]uint32, 0, 2*n), total: n}
 }
-
-// body is where the JSON text starts.
-func (w *builder) body() int { return headerWord * (w.total + 1) }
 
 // key starts the next member; the caller appends its value.
 func (w *builder) key(k string) {
-	if w.n > 0 {
+	if len(w.offs) > 0 {
 		w.b = append(w.b, ',')
 	}
-	putU32(w.b, headerWord*(w.n+1), uint32(len(w.b)-w.body()))
-	w.n++
+	at := len(w.b)
 	w.b = AppendString(w.b, k)
+	off := uint32(at)
+	if bytes.IndexByte(w.b[at:], '\\') >= 0 {
+		off |= escapeFlag
+	}
 	w.b = append(w.b, ':')
+	w.offs = append(w.offs, off, uint32(len(w.b)))
 }
 
 func (w *builder) done() Props {
-	if w.n != w.total {
-		panic(fmt.Sprintf("props: %d members written, %d announced", w.n, w.total))
+	n := len(w.offs) / 2
+	if n != w.total {
+		panic(fmt.Sprintf("props: %d members written, %d announced", n, w.total))
 	}
-	if w.n == 0 {
+	if n == 0 {
 		return Props{}
 	}
 	w.b = append(w.b, '}')
-	return Props{s: string(w.b)}
-}
-
-func putU32(b []byte, i int, v uint32) {
-	b[i], b[i+1], b[i+2], b[i+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+	wide := len(w.b) >= narrowMax
+	var sb strings.Builder
+	head := uint32(n)
+	size := 2
+	if wide {
+		head, size = head|wideFlag, 4
+	}
+	sb.Grow(4 + 2*n*size + len(w.b))
+	put := func(v uint32, size int) {
+		for range size {
+			sb.WriteByte(byte(v))
+			v >>= 8
+		}
+	}
+	put(head, 4)
+	for i, off := range w.offs {
+		if !wide && i%2 == 0 && off&escapeFlag != 0 {
+			off = off&^escapeFlag | narrowMax
+		}
+		put(off, size)
+	}
+	sb.Write(w.b)
+	return Props{s: sb.String()}
 }
 
 func u32(s string, i int) uint32 {
 	return uint32(s[i]) | uint32(s[i+1])<<8 | uint32(s[i+2])<<16 | uint32(s[i+3])<<24
 }
 
+func u16(s string, i int) uint32 { return uint32(s[i]) | uint32(s[i+1])<<8 }
+
 // Len is the number of members.
 func (p Props) Len() int {
 	if p.s == "" {
 		return 0
 	}
-	return int(u32(p.s, 0))
+	return int(u32(p.s, 0) &^ wideFlag)
+}
+
+// entry returns member i's key offset, whether the key has escapes, and
+// its value offset.
+func (p Props) entry(i int) (key int, escaped bool, val int) {
+	if u32(p.s, 0)&wideFlag != 0 {
+		k := u32(p.s, 4+8*i)
+		return int(k &^ escapeFlag), k&escapeFlag != 0, int(u32(p.s, 8+8*i))
+	}
+	k := u16(p.s, 4+4*i)
+	return int(k &^ narrowMax), k&narrowMax != 0, int(u16(p.s, 6+4*i))
 }
 
 // JSON is the object's canonical JSON text.
@@ -136,22 +176,33 @@ func (p Props) JSON() string {
 	if p.s == "" {
 		return "{}"
 	}
-	return p.s[headerWord*(p.Len()+1):]
+	size := 4
+	if u32(p.s, 0)&wideFlag != 0 {
+		size = 8
+	}
+	return p.s[4+size*p.Len():]
 }
 
-// member returns member i's raw key (without quotes, still escaped) and
-// its raw JSON value.
-func (p Props) member(i int) (key, val string) {
-	n := p.Len()
+// member returns member i's raw key (without quotes, still escaped),
+// whether it has escapes, and its raw JSON value.
+func (p Props) member(i int) (key string, escaped bool, val string) {
 	text := p.JSON()
-	start := int(u32(p.s, headerWord*(i+1)))
+	k, esc, v := p.entry(i)
 	end := len(text) - 1 // the closing brace
-	if i+1 < n {
-		end = int(u32(p.s, headerWord*(i+2))) - 1 // the comma
+	if i+1 < p.Len() {
+		next, _, _ := p.entry(i + 1)
+		end = next - 1 // the comma
 	}
-	m := text[start:end]
-	q := closingQuote(m)
-	return m[1:q], m[q+2:]
+	return text[k+1 : v-2], esc, text[v:end]
+}
+
+// name returns member i's decoded key.
+func (p Props) name(i int) string {
+	k, esc, _ := p.member(i)
+	if esc {
+		return unescapeKey(k)
+	}
+	return k
 }
 
 // closingQuote returns the index of the quote ending the JSON string that
@@ -183,8 +234,11 @@ func (p Props) Raw(key string) (string, bool) {
 	lo, hi := 0, p.Len()
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		k, v := p.member(mid)
-		switch c := strings.Compare(unescapeKey(k), key); {
+		k, esc, v := p.member(mid)
+		if esc {
+			k = unescapeKey(k)
+		}
+		switch c := strings.Compare(k, key); {
 		case c == 0:
 			return v, true
 		case c < 0:
@@ -295,8 +349,8 @@ func (p Props) HasElement(key, s string) bool {
 func (p Props) All() iter.Seq2[string, any] {
 	return func(yield func(string, any) bool) {
 		for i := range p.Len() {
-			k, v := p.member(i)
-			if !yield(unescapeKey(k), decode(v)) {
+			_, _, v := p.member(i)
+			if !yield(p.name(i), decode(v)) {
 				return
 			}
 		}
@@ -308,8 +362,8 @@ func (p Props) All() iter.Seq2[string, any] {
 func (p Props) Members() iter.Seq2[string, string] {
 	return func(yield func(string, string) bool) {
 		for i := range p.Len() {
-			k, v := p.member(i)
-			if !yield(unescapeKey(k), v) {
+			_, _, v := p.member(i)
+			if !yield(p.name(i), v) {
 				return
 			}
 		}
@@ -324,8 +378,7 @@ func Decode(raw string) any { return decode(raw) }
 func (p Props) Keys() iter.Seq[string] {
 	return func(yield func(string) bool) {
 		for i := range p.Len() {
-			k, _ := p.member(i)
-			if !yield(unescapeKey(k)) {
+			if !yield(p.name(i)) {
 				return
 			}
 		}
@@ -350,8 +403,8 @@ func (p Props) AppendJSON(b []byte, keep func(key string) bool) []byte {
 	b = append(b, '{')
 	first := true
 	for i := range p.Len() {
-		k, v := p.member(i)
-		if !keep(unescapeKey(k)) {
+		k, _, v := p.member(i)
+		if !keep(p.name(i)) {
 			continue
 		}
 		if !first {
@@ -383,8 +436,8 @@ func (p Props) Edit(set map[string]any, drop ...string) Props {
 	}
 	ms := make([]member, 0, p.Len()+len(put))
 	for i := range p.Len() {
-		rk, v := p.member(i)
-		k := unescapeKey(rk)
+		_, _, v := p.member(i)
+		k := p.name(i)
 		if _, replaced := put[k]; replaced || slices.ContainsFunc(drop, func(d string) bool { return canonKey(d) == k }) {
 			continue
 		}

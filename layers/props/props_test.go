@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -315,4 +316,27 @@ func BenchmarkEncode(b *testing.B) {
 			buf = appendMap(buf[:0], m)
 		}
 	})
+}
+
+// TestWideLayout: objects of 32 KiB and more take wide offsets; lookups,
+// escaped keys and edits work the same on both sides of the limit.
+func TestWideLayout(t *testing.T) {
+	for _, n := range []int{100, narrowMax - 200, narrowMax, 3 * narrowMax} {
+		m := map[string]any{"big": strings.Repeat("x", n), "we\"ird": 1.0, "z\u2028": []any{"a"}, "a": true}
+		p := FromMap(m)
+		if wide := u32(p.s, 0)&wideFlag != 0; wide != (len(p.JSON()) >= narrowMax) {
+			t.Errorf("%d bytes of text: wide = %v", len(p.JSON()), wide)
+		}
+		if !reflect.DeepEqual(p.Map(), decoded(t, p.JSON())) || !reflect.DeepEqual(p.Map(), FromMap(m).Map()) {
+			t.Fatalf("%d: Map() = %.80v", n, p.Map())
+		}
+		for k := range m {
+			if v, ok := p.Lookup(k); !ok || !reflect.DeepEqual(v, decoded(t, p.JSON())[k]) {
+				t.Errorf("%d: Lookup(%q) = %.40v, %v", n, k, v, ok)
+			}
+		}
+		if e := p.Edit(map[string]any{"b": 2}, "big"); e.Len() != 4 || !e.Has("b") || e.Has("big") || e.Has("c") {
+			t.Errorf("%d: Edit gives %s", n, e.JSON())
+		}
+	}
 }

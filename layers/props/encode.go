@@ -81,29 +81,26 @@ func AppendValue(b []byte, v any) []byte {
 	case map[string]any:
 		return appendMap(b, v)
 	case []any:
-		b = append(b, '[')
-		for i, x := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendValue(b, x)
-		}
-		return append(b, ']')
+		return appendArray(b, v, AppendValue)
 	case []string:
-		b = append(b, '[')
-		for i, x := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = AppendString(b, x)
-		}
-		return append(b, ']')
+		return appendArray(b, v, AppendString)
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return append(b, "null"...)
 	}
 	return append(b, raw...)
+}
+
+func appendArray[T any](b []byte, xs []T, appendOne func([]byte, T) []byte) []byte {
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendOne(b, x)
+	}
+	return append(b, ']')
 }
 
 const hexDigits = "0123456789abcdef"

@@ -61,6 +61,26 @@ func (s *Server) writeTarget(c echo.Context, allow string) (*layers.Reports, *la
 	return r, l, nil
 }
 
+// writeRequest checks a write before its body is read: a writable
+// collection, an actor (401 without one) and, when types are given, the
+// body's Content-Type.
+func (s *Server) writeRequest(c echo.Context, types ...string) (*layers.Reports, *layers.Layer, layers.Actor, error) {
+	r, l, err := s.writeTarget(c, "GET, HEAD, OPTIONS")
+	if err != nil {
+		return nil, nil, layers.Actor{}, err
+	}
+	actor, err := s.actorOf(c, r)
+	if err != nil {
+		return nil, nil, layers.Actor{}, err
+	}
+	if len(types) > 0 {
+		if err := requireType(c, types...); err != nil {
+			return nil, nil, layers.Actor{}, err
+		}
+	}
+	return r, l, actor, nil
+}
+
 // actorKey carries an actor set by HandlerAs; no network request can set it.
 type actorKey struct{}
 
@@ -167,15 +187,8 @@ func (s *Server) itemURL(c echo.Context, collection, id string) string {
 
 // handleCreateItems is POST /collections/{collectionId}/items.
 func (s *Server) handleCreateItems(c echo.Context) error {
-	r, l, err := s.writeTarget(c, "GET, HEAD, OPTIONS")
+	r, l, actor, err := s.writeRequest(c, append([]string{mediaGeoJSON, mediaJSON}, importTypes()...)...)
 	if err != nil {
-		return err
-	}
-	actor, err := s.actorOf(c, r)
-	if err != nil {
-		return err
-	}
-	if err := requireType(c, append([]string{mediaGeoJSON, mediaJSON}, importTypes()...)...); err != nil {
 		return err
 	}
 	key := c.Request().Header.Get("Idempotency-Key")
@@ -249,15 +262,8 @@ func (s *Server) ifMatch(c echo.Context, l *layers.Layer) layers.Precondition {
 
 // handleReplaceItem is PUT /collections/{collectionId}/items/{featureId}.
 func (s *Server) handleReplaceItem(c echo.Context) error {
-	r, l, err := s.writeTarget(c, "GET, HEAD, OPTIONS")
+	r, l, actor, err := s.writeRequest(c, mediaGeoJSON, mediaJSON)
 	if err != nil {
-		return err
-	}
-	actor, err := s.actorOf(c, r)
-	if err != nil {
-		return err
-	}
-	if err := requireType(c, mediaGeoJSON, mediaJSON); err != nil {
 		return err
 	}
 	schema, _ := l.Schema()
@@ -275,15 +281,8 @@ func (s *Server) handleReplaceItem(c echo.Context) error {
 // handlePatchItem is PATCH /collections/{collectionId}/items/{featureId}
 // with an RFC 7396 merge patch of the report's GeoJSON.
 func (s *Server) handlePatchItem(c echo.Context) error {
-	r, l, err := s.writeTarget(c, "GET, HEAD, OPTIONS")
+	r, l, actor, err := s.writeRequest(c, mediaMergePatch, mediaJSON)
 	if err != nil {
-		return err
-	}
-	actor, err := s.actorOf(c, r)
-	if err != nil {
-		return err
-	}
-	if err := requireType(c, mediaMergePatch, mediaJSON); err != nil {
 		return err
 	}
 	// A patch changes one report, so it gets one feature's byte limit:
@@ -309,11 +308,7 @@ func (s *Server) handlePatchItem(c echo.Context) error {
 // handleDeleteItem is DELETE /collections/{collectionId}/items/{featureId}:
 // a soft delete that retracts the report.
 func (s *Server) handleDeleteItem(c echo.Context) error {
-	r, l, err := s.writeTarget(c, "GET, HEAD, OPTIONS")
-	if err != nil {
-		return err
-	}
-	actor, err := s.actorOf(c, r)
+	r, l, actor, err := s.writeRequest(c)
 	if err != nil {
 		return err
 	}

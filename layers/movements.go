@@ -11,6 +11,7 @@ import (
 	"github.com/paulmach/orb"
 
 	"troopmap/geo"
+	"troopmap/layers/props"
 )
 
 // DefaultMaxSpeedKmh is the speed above which a movement segment of a ground
@@ -56,7 +57,7 @@ type trackPoint struct {
 	// leg is the segment from the previous point, kept between changes so
 	// that a new report re-derives only the two legs next to it; nil when
 	// not yet derived. legKm is its unrounded length.
-	leg   map[string]any
+	leg   props.RawJSON
 	legKm float64
 }
 
@@ -152,7 +153,7 @@ func (m *MovementsDeriver) Apply(ch Change) {
 				at, _ := slices.BinarySearchFunc(u.points, tp, trackPoint.cmp)
 				u.points = slices.Insert(u.points, at, tp)
 				if at+1 < len(u.points) {
-					u.points[at+1].leg = nil
+					u.points[at+1].leg = ""
 				}
 				m.unitOf[f.ID] = key
 				touched[key] = true
@@ -188,7 +189,7 @@ func (m *MovementsDeriver) remove(key, id string) {
 	if i := slices.IndexFunc(u.points, func(p trackPoint) bool { return p.id == id }); i >= 0 {
 		u.points = slices.Delete(u.points, i, i+1)
 		if i < len(u.points) {
-			u.points[i].leg = nil
+			u.points[i].leg = ""
 		}
 	}
 }
@@ -255,11 +256,15 @@ func (m *MovementsDeriver) build(key string, u *unitTrack) *Feature {
 		line = append(line, p.pt)
 		ids[i] = p.idAny
 		if i == 0 {
-			p.leg = nil
+			p.leg = ""
 			continue
 		}
-		if p.leg == nil {
-			p.leg, p.legKm = segment(pts[i-1], *p, m.maxSpeedKmh)
+		if p.leg == "" {
+			// Encoded once: a unit's track is written again on each of
+			// its reports, and its legs are most of it.
+			var leg map[string]any
+			leg, p.legKm = segment(pts[i-1], *p, m.maxSpeedKmh)
+			p.leg = props.EncodeValue(leg)
 		}
 		segs = append(segs, p.leg)
 		total += p.legKm

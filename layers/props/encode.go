@@ -56,9 +56,48 @@ func appendMap(b []byte, m map[string]any) []byte {
 	return append(b, '}')
 }
 
+// RawJSON is a value already written as JSON by AppendValue (or taken from
+// Props.Raw); AppendValue copies it as it is. It lets a caller that puts
+// the same large value into many Props encode it once.
+type RawJSON string
+
+// EncodeValue writes v as RawJSON.
+func EncodeValue(v any) RawJSON { return RawJSON(AppendValue(nil, v)) }
+
+// sizeHint guesses how long v's JSON is, so that a buffer is grown once.
+func sizeHint(v any) int {
+	switch v := v.(type) {
+	case RawJSON:
+		return len(v)
+	case string:
+		return len(v) + 2
+	case []any:
+		n := 2
+		for _, x := range v {
+			n += sizeHint(x) + 1
+		}
+		return n
+	case []string:
+		n := 2
+		for _, x := range v {
+			n += len(x) + 3
+		}
+		return n
+	case map[string]any:
+		n := 2
+		for k, x := range v {
+			n += len(k) + 4 + sizeHint(x)
+		}
+		return n
+	}
+	return 24
+}
+
 // AppendValue appends v as JSON. NaN and infinities become null.
 func AppendValue(b []byte, v any) []byte {
 	switch v := v.(type) {
+	case RawJSON:
+		return append(b, v...)
 	case nil:
 		return append(b, "null"...)
 	case string:

@@ -59,7 +59,11 @@ func FromMap(m map[string]any) Props {
 	})
 	// Keys that differ only in invalid UTF-8 read back the same: keep one.
 	ms = slices.CompactFunc(ms, func(a, b member) bool { return a.key == b.key })
-	w := newBuilder(len(ms), 32*len(ms))
+	hint := 0
+	for _, m := range ms {
+		hint += len(m.key) + 4 + sizeHint(m.val)
+	}
+	w := newBuilder(len(ms), hint)
 	for _, m := range ms {
 		w.key(m.key)
 		w.b = AppendValue(w.b, m.val)

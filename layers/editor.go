@@ -11,6 +11,8 @@ import (
 	"github.com/oklog/ulid/v2"
 	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
+
+	"troopmap/layers/props"
 )
 
 // Event tells listeners about one committed change of one report. Feature
@@ -456,15 +458,21 @@ func VersionOf(f *Feature) int {
 
 // MarshalFeature encodes a feature as a GeoJSON Feature.
 func MarshalFeature(f *Feature) ([]byte, error) {
-	gf := &geojson.Feature{Type: "Feature", ID: f.ID, Properties: geojson.Properties(f.Props.Map())}
-	if f.Geometry != nil {
-		gf.Geometry = f.Geometry
+	b := append(make([]byte, 0, 64+len(f.Props.JSON())), `{"id":`...)
+	b = props.AppendString(b, f.ID)
+	b = append(b, `,"type":"Feature","geometry":`...)
+	if f.Geometry == nil {
+		b = append(b, "null"...)
+	} else {
+		g, err := json.Marshal(geojson.NewGeometry(f.Geometry))
+		if err != nil {
+			return nil, fmt.Errorf("marshal feature %s: %w", f.ID, err)
+		}
+		b = append(b, g...)
 	}
-	b, err := json.Marshal(gf)
-	if err != nil {
-		return nil, fmt.Errorf("marshal feature %s: %w", f.ID, err)
-	}
-	return b, nil
+	b = append(b, `,"properties":`...)
+	b = append(b, f.Props.JSON()...) // JSON text already, copied
+	return append(b, '}'), nil
 }
 
 // UnmarshalFeature decodes what MarshalFeature wrote.

@@ -21,6 +21,7 @@ import (
 
 	"troopmap/layers"
 	"troopmap/layers/gpkg/gpb"
+	"troopmap/layers/props"
 )
 
 // Store is a GeoPackage file holding reports. It is safe for concurrent use.
@@ -306,6 +307,19 @@ func fromColumn(f layers.Field, v any) (any, error) {
 	return nil, fmt.Errorf("unexpected column value %T", v)
 }
 
+// columnOf reads field f of a report for its column: arrays and objects
+// as their JSON text, copied from the report.
+func columnOf(f layers.Field, p props.Props) (any, error) {
+	if f.Type == layers.TypeArray || f.Type == layers.TypeObject {
+		raw, ok := p.Raw(f.Name)
+		if !ok || raw == "null" {
+			return nil, nil
+		}
+		return raw, nil
+	}
+	return toColumn(f, p.Get(f.Name))
+}
+
 func toColumn(f layers.Field, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -444,7 +458,7 @@ func (t *table) row(f *layers.Feature) ([]any, error) {
 	}
 	args = append(args, g, f.ID)
 	for _, fd := range t.fields {
-		v, err := toColumn(fd, f.Props.Get(fd.Name))
+		v, err := columnOf(fd, f.Props)
 		if err != nil {
 			return nil, err
 		}

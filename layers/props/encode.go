@@ -145,15 +145,16 @@ func appendArray[T any](b []byte, xs []T, appendOne func([]byte, T) []byte) []by
 const hexDigits = "0123456789abcdef"
 
 // AppendString appends s as a JSON string: quotes, backslashes and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD, and U+2028/U+2029
-// escaped so the output is also safe inside JavaScript.
+// characters escaped, invalid UTF-8 replaced by U+FFFD, and <, >, & and
+// U+2028/U+2029 escaped as encoding/json does, so that no markup stands raw
+// in an answer and the output is also safe inside JavaScript.
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
 				i++
 				continue
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/btree"
 
 	"troopmap/geo"
+	"troopmap/layers/props"
 )
 
 // Who may do what, and what each reader sees. This file is pure policy: no
@@ -228,21 +229,20 @@ func (a *Access) track(f *Feature, d int) {
 // means it is not embargoed; ok is false when the embargo cannot be read,
 // and then f stays hidden (failing closed).
 func (a *Access) opensAt(f *Feature) (t time.Time, ok bool) {
-	if v, set := f.Props.Lookup("embargo_until"); set && v != nil {
-		e, good := propTime(v)
-		if !good {
+	r := f.access
+	if r.embargoSet {
+		if r.embargoBad {
 			return time.Time{}, false
 		}
-		t = e
+		t = r.embargo
 	}
 	if a.public.Delay > 0 {
 		obs := f.Start
-		if v, set := f.Props.Lookup(ObservedAt); set {
-			o, good := propTime(v)
-			if !good {
+		if r.observedSet {
+			if r.observedBad {
 				return time.Time{}, false
 			}
-			obs = o
+			obs = r.observed
 		}
 		if obs.IsZero() {
 			return time.Time{}, false
@@ -254,15 +254,40 @@ func (a *Access) opensAt(f *Feature) (t time.Time, ok bool) {
 	return t, true
 }
 
-func propTime(v any) (time.Time, bool) {
-	switch v := v.(type) {
-	case time.Time:
-		return v, true
-	case string:
-		t, err := time.Parse(time.RFC3339Nano, v)
-		return t, err == nil
+// reportAccess is what the anonymous rules read of a report (see
+// Feature.access).
+type reportAccess struct {
+	public, verified bool // sensitivity "public", verification "verified"
+	// embargo_until, when set and not null; bad when it is no time
+	embargo                time.Time
+	embargoSet, embargoBad bool
+	// observed_at, when present; bad when it is no time (or null)
+	observed                 time.Time
+	observedSet, observedBad bool
+}
+
+func readAccess(p props.Props) reportAccess {
+	var r reportAccess
+	s, _ := p.String("sensitivity")
+	v, _ := p.String("verification")
+	r.public, r.verified = s == "public", v == "verified"
+	readTime := func(key string) (t time.Time, bad bool) {
+		s, ok := p.String(key)
+		if !ok {
+			return time.Time{}, true
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		return t, err != nil
 	}
-	return time.Time{}, false
+	if raw, set := p.Raw("embargo_until"); set && raw != "null" {
+		r.embargoSet = true
+		r.embargo, r.embargoBad = readTime("embargo_until")
+	}
+	if p.Has(ObservedAt) {
+		r.observedSet = true
+		r.observed, r.observedBad = readTime(ObservedAt)
+	}
+	return r
 }
 
 // epoch returns the latest embargo end at or before now, in unix
@@ -462,12 +487,8 @@ func (r Reader) showDerived(l *Layer, f *Feature) *Feature {
 // mayOpen reports whether anonymous readers may see f at some time: its
 // sensitivity and verification allow it, whatever its embargo.
 func (a *Access) mayOpen(f *Feature) bool {
-	if s, _ := f.Props.String("sensitivity"); s != "public" {
-		// restricted, and anything unreadable, fails closed.
-		return false
-	}
-	v, _ := f.Props.String("verification")
-	return !a.public.VerifiedOnly || v == "verified"
+	// restricted, and anything unreadable, fails closed.
+	return f.access.public && (!a.public.VerifiedOnly || f.access.verified)
 }
 
 // visible applies the anonymous rules to a report.

@@ -32,17 +32,20 @@ func TestReaderShow(t *testing.T) {
 	area := NewLayer(Meta{ID: "donbas", Kind: KindArea})
 	moves := NewLayer(Meta{ID: Movements, Kind: KindDerived})
 	var (
-		public     = report("public", nil)
-		restricted = report("restricted", map[string]any{"sensitivity": "restricted"})
-		noSens     = report("nosens", map[string]any{"sensitivity": nil})
-		embargoed  = report("embargoed", map[string]any{"embargo_until": t0.Add(time.Hour).Format(time.RFC3339)})
-		lifted     = report("lifted", map[string]any{"embargo_until": t0.Add(-time.Hour).Format(time.RFC3339)})
-		badEmbargo = report("bad", map[string]any{"embargo_until": "soon"})
-		recent     = report("recent", map[string]any{"observed_at": t0.Add(-time.Hour).Format(time.RFC3339)})
-		submitted  = report("submitted", map[string]any{"verification": "submitted"})
-		retracted  = report("retracted", map[string]any{"verification": "retracted"})
-		areaF      = NewFeature("a", orb.Point{37, 48}, nil)
-		track      = NewFeature("m", orb.LineString{{37, 48}, {38, 48}}, nil)
+		public      = report("public", nil)
+		restricted  = report("restricted", map[string]any{"sensitivity": "restricted"})
+		noSens      = report("nosens", map[string]any{"sensitivity": nil})
+		embargoed   = report("embargoed", map[string]any{"embargo_until": t0.Add(time.Hour).Format(time.RFC3339)})
+		lifted      = report("lifted", map[string]any{"embargo_until": t0.Add(-time.Hour).Format(time.RFC3339)})
+		badEmbargo  = report("bad", map[string]any{"embargo_until": "soon"})
+		nullEmbargo = report("nullembargo", map[string]any{"embargo_until": nil})
+		numEmbargo  = report("numembargo", map[string]any{"embargo_until": 5.0})
+		badObserved = report("badobserved", map[string]any{"observed_at": "yesterday"})
+		recent      = report("recent", map[string]any{"observed_at": t0.Add(-time.Hour).Format(time.RFC3339)})
+		submitted   = report("submitted", map[string]any{"verification": "submitted"})
+		retracted   = report("retracted", map[string]any{"verification": "retracted"})
+		areaF       = NewFeature("a", orb.Point{37, 48}, nil)
+		track       = NewFeature("m", orb.LineString{{37, 48}, {38, 48}}, nil)
 	)
 	const (
 		hidden = iota
@@ -67,6 +70,9 @@ func TestReaderShow(t *testing.T) {
 		{"embargo in the future", tc, embargoed, open, want{"anonymous": hidden, "viewer": full, "editor": full}},
 		{"embargo passed", tc, lifted, open, want{"anonymous": full, "viewer": full}},
 		{"unreadable embargo fails closed", tc, badEmbargo, open, want{"anonymous": hidden, "viewer": full}},
+		{"null embargo is none", tc, nullEmbargo, open, want{"anonymous": full, "viewer": full}},
+		{"a number for an embargo fails closed", tc, numEmbargo, open, want{"anonymous": hidden, "viewer": full}},
+		{"unreadable observed_at fails closed under a delay", inc, badObserved, delay, want{"anonymous": hidden, "viewer": full}},
 		{"public delay hides recent", inc, recent, delay, want{"anonymous": hidden, "viewer": full}},
 		{"public delay passed", inc, public, delay, want{"anonymous": full, "viewer": full}},
 		{"no delay shows recent", inc, recent, open, want{"anonymous": full}},

@@ -21,6 +21,10 @@ type Feature struct {
 	// Start and End are the feature's time extent; both zero when it has no
 	// time, End zero when it is an instant.
 	Start, End time.Time
+	// access is what the anonymous rules read, taken from Props when the
+	// feature is made: counting the visible reports of a large layer would
+	// otherwise read every report's text (cache misses, not CPU).
+	access reportAccess
 }
 
 // NewFeature builds a feature and computes its bound. The time extent is read
@@ -42,6 +46,7 @@ func NewFeatureProps(id string, g orb.Geometry, p props.Props, timeKeys ...strin
 	if len(timeKeys) > 1 {
 		f.End = timeProp(p, timeKeys[1])
 	}
+	f.access = readAccess(p)
 	return f
 }
 

@@ -409,6 +409,19 @@ func (r Reader) Placed(l *Layer, f *Feature) *Feature {
 	return f
 }
 
+// Withheld returns the properties Show drops from l's features for this
+// reader (none for keyed readers): an output that leaves them out may use
+// Placed's feature instead of Show's copy.
+func (r Reader) Withheld(l *Layer) []string {
+	if r.a == nil || l.Kind != KindReports {
+		return nil
+	}
+	if r.Moves(l) {
+		return append(CoarsenedProperties(), IdentifyingProperties()...)
+	}
+	return IdentifyingProperties()
+}
+
 // Moves reports whether the reader sees l's features coarsened: then
 // Placed and Show give the same copy.
 func (r Reader) Moves(l *Layer) bool {

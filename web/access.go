@@ -29,7 +29,9 @@ type view struct {
 	// coarsened copy, or nil when it is hidden. It never changes f.
 	Show func(l *layers.Layer, f *layers.Feature) *layers.Feature
 	// Placed is Show short of dropping identifying properties (see
-	// layers.Reader.Placed): what the point index keeps.
+	// layers.Reader.Placed): what the point index keeps. Unlike Show it
+	// is not narrowed for derived layers or asof, so it serves the point
+	// index of live report layers only.
 	Placed func(l *layers.Layer, f *layers.Feature) *layers.Feature
 	// Visible reports whether Show returns a feature, without the copy
 	// Show may make (anonymous readers get reports without created_by).

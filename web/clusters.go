@@ -196,6 +196,7 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 	if err != nil {
 		return tl, err
 	}
+	withheld := v.Reader.Withheld(l)
 	for _, cl := range grid.Clusters() {
 		a := &cl.Agg
 		c := a.Centroid()
@@ -203,13 +204,11 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 			continue // drawn by the neighbouring tile
 		}
 		if a.N == 1 {
+			// The point index keeps reports as placed, not as shown:
+			// what the reader may not get (created_by) is left out here
+			// rather than by a copy of each report.
 			f := a.First.(*layers.Feature)
-			if !v.Reader.Moves(l) {
-				// The point index keeps reports as placed, not as shown:
-				// drop what the reader may not get (created_by).
-				f = v.Show(l, f)
-			}
-			tl.Features = append(tl.Features, tile.Feature{Geometry: f.Geometry, Props: tileProps(f)})
+			tl.Features = append(tl.Features, tile.Feature{Geometry: f.Geometry, Props: tileProps(f, withheld)})
 			continue
 		}
 		tl.Features = append(tl.Features, tile.Feature{ID: a.Cell.ID(), Geometry: c, Props: spec.props(a)})
@@ -232,7 +231,7 @@ func (s *Server) clusterLayer(cx context.Context, l *layers.Layer, spec clusterS
 	}
 	sortByPriority(rest)
 	for _, f := range rest {
-		tl.Features = append(tl.Features, tile.Feature{Geometry: f.Geometry, Props: tileProps(f)})
+		tl.Features = append(tl.Features, tile.Feature{Geometry: f.Geometry, Props: tileProps(f, nil)})
 	}
 	return tl, nil
 }

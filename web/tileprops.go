@@ -18,10 +18,12 @@ func tileSkipped(name string) bool {
 	return name == "notes" || name == "sources" || name == "equipment"
 }
 
-func tileProps(f *layers.Feature) map[string]any {
+// tileProps are f's tile properties, without the withheld ones (what the
+// reader's view would drop, see layers.Reader.Withheld).
+func tileProps(f *layers.Feature, withheld []string) map[string]any {
 	m := make(map[string]any, f.Props.Len()+4)
 	for k, raw := range f.Props.Members() {
-		if tileSkipped(k) {
+		if tileSkipped(k) || slices.Contains(withheld, k) {
 			continue
 		}
 		flattenInto(m, k, props.Decode(raw))
@@ -87,7 +89,7 @@ func tileFields(l *layers.Layer) map[string]string {
 	}
 	n := 0
 	l.Snapshot().All(func(f *layers.Feature) bool {
-		for k, v := range tileProps(f) {
+		for k, v := range tileProps(f, nil) {
 			switch v.(type) {
 			case string:
 				out[k] = "String"

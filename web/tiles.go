@@ -221,7 +221,7 @@ func (s *Server) tileLayer(cx context.Context, l *layers.Layer, t maptile.Tile, 
 	}
 	tl.Features = make([]tile.Feature, len(fs))
 	for i, f := range fs {
-		tl.Features[i] = tile.Feature{Geometry: f.Geometry, Props: tileProps(f)}
+		tl.Features[i] = tile.Feature{Geometry: f.Geometry, Props: tileProps(f, nil)}
 	}
 	return tl, nil
 }

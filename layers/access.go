@@ -271,21 +271,16 @@ func readAccess(p props.Props) reportAccess {
 	s, _ := p.String("sensitivity")
 	v, _ := p.String("verification")
 	r.public, r.verified = s == "public", v == "verified"
-	readTime := func(key string) (t time.Time, bad bool) {
-		s, ok := p.String(key)
-		if !ok {
-			return time.Time{}, true
-		}
-		t, err := time.Parse(time.RFC3339Nano, s)
-		return t, err != nil
-	}
+	var ok bool
 	if raw, set := p.Raw("embargo_until"); set && raw != "null" {
 		r.embargoSet = true
-		r.embargo, r.embargoBad = readTime("embargo_until")
+		r.embargo, ok = propTime(p, "embargo_until")
+		r.embargoBad = !ok
 	}
 	if p.Has(ObservedAt) {
 		r.observedSet = true
-		r.observed, r.observedBad = readTime(ObservedAt)
+		r.observed, ok = propTime(p, ObservedAt)
+		r.observedBad = !ok
 	}
 	return r
 }
@@ -537,18 +532,6 @@ func coarsen(f *Feature, cellKm float64) *Feature {
 	}
 	c.Props = f.Props.Edit(set, append(CoarsenedProperties(), IdentifyingProperties()...)...)
 	return &c
-}
-
-func number(v any) (float64, bool) {
-	switch v := v.(type) {
-	case float64:
-		return v, true
-	case int:
-		return float64(v), true
-	case int64:
-		return float64(v), true
-	}
-	return 0, false
 }
 
 // Hides reports whether the reader may miss or see coarsened some features;

@@ -51,12 +51,19 @@ func NewFeatureProps(id string, g orb.Geometry, p props.Props, timeKeys ...strin
 }
 
 func timeProp(p props.Props, key string) time.Time {
-	if v, ok := p.String(key); ok {
-		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-			return t.UTC()
-		}
+	t, _ := propTime(p, key)
+	return t.UTC()
+}
+
+// propTime reads an RFC 3339 time property; ok is false when it is absent,
+// not a string or not a time.
+func propTime(p props.Props, key string) (t time.Time, ok bool) {
+	v, ok := p.String(key)
+	if !ok {
+		return time.Time{}, false
 	}
-	return time.Time{}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	return t, err == nil
 }
 
 // HasGeometry reports whether the feature has a geometry.

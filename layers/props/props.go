@@ -378,17 +378,6 @@ func (p Props) Members() iter.Seq2[string, string] {
 // encoding/json would decode it to.
 func Decode(raw string) any { return decode(raw) }
 
-// Keys yields the member names in order.
-func (p Props) Keys() iter.Seq[string] {
-	return func(yield func(string) bool) {
-		for i := range p.Len() {
-			if !yield(p.name(i)) {
-				return
-			}
-		}
-	}
-}
-
 // Map decodes the object into a new map the caller owns.
 func (p Props) Map() map[string]any {
 	m := make(map[string]any, p.Len())

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 
 	"github.com/paulmach/orb"
@@ -103,9 +104,9 @@ func uvarintLen(v uint64) int {
 // value is a property value as the layer's value table keys it: the Go
 // type matters, as in orb (int 1 and float64 1 are two entries).
 type value struct {
-	kind uint8 // the Go type, see valueOf
+	kind reflect.Kind // the Go type
 	s    string
-	n    uint64
+	n    uint64 // the bits of numbers and booleans
 }
 
 // valueOf classifies a property value; anything that is not a string,
@@ -113,58 +114,58 @@ type value struct {
 func valueOf(v any) value {
 	switch x := v.(type) {
 	case string:
-		return value{kind: 1, s: x}
+		return value{kind: reflect.String, s: x}
 	case fmt.Stringer:
-		return value{kind: 1, s: x.String()}
+		return value{kind: reflect.String, s: x.String()}
 	case float64:
-		return value{kind: 2, n: math.Float64bits(x)}
+		return value{kind: reflect.Float64, n: math.Float64bits(x)}
 	case float32:
-		return value{kind: 3, n: uint64(math.Float32bits(x))}
+		return value{kind: reflect.Float32, n: uint64(math.Float32bits(x))}
 	case bool:
 		if x {
-			return value{kind: 4, n: 1}
+			return value{kind: reflect.Bool, n: 1}
 		}
-		return value{kind: 4}
+		return value{kind: reflect.Bool}
 	case int:
-		return value{kind: 5, n: uint64(x)}
+		return value{kind: reflect.Int, n: uint64(x)}
 	case int64:
-		return value{kind: 6, n: uint64(x)}
+		return value{kind: reflect.Int64, n: uint64(x)}
 	case int32:
-		return value{kind: 7, n: uint64(int64(x))}
+		return value{kind: reflect.Int32, n: uint64(int64(x))}
 	case int16:
-		return value{kind: 8, n: uint64(int64(x))}
+		return value{kind: reflect.Int16, n: uint64(int64(x))}
 	case int8:
-		return value{kind: 9, n: uint64(int64(x))}
+		return value{kind: reflect.Int8, n: uint64(int64(x))}
 	case uint64:
-		return value{kind: 10, n: x}
+		return value{kind: reflect.Uint64, n: x}
 	case uint32:
-		return value{kind: 11, n: uint64(x)}
+		return value{kind: reflect.Uint32, n: uint64(x)}
 	case uint:
-		return value{kind: 12, n: uint64(x)}
+		return value{kind: reflect.Uint, n: uint64(x)}
 	case uint16:
-		return value{kind: 13, n: uint64(x)}
+		return value{kind: reflect.Uint16, n: uint64(x)}
 	case uint8:
-		return value{kind: 14, n: uint64(x)}
+		return value{kind: reflect.Uint8, n: uint64(x)}
 	}
 	data, err := json.Marshal(v)
 	if err != nil {
-		return value{kind: 1, s: fmt.Sprint(v)}
+		return value{kind: reflect.String, s: fmt.Sprint(v)}
 	}
-	return value{kind: 1, s: string(data)}
+	return value{kind: reflect.String, s: string(data)}
 }
 
 // appendMsg appends v as a Value message's content.
 func (v value) appendMsg(m []byte) []byte {
 	switch v.kind {
-	case 1:
+	case reflect.String:
 		return appendStringField(m, valueString, v.s)
-	case 2:
+	case reflect.Float64:
 		return binary.LittleEndian.AppendUint64(appendKey(m, valueDouble, wire64), v.n)
-	case 3:
+	case reflect.Float32:
 		return binary.LittleEndian.AppendUint32(appendKey(m, valueFloat, wire32), uint32(v.n))
-	case 4:
+	case reflect.Bool:
 		return binary.AppendUvarint(appendKey(m, valueBool, wireVarint), v.n)
-	case 5, 6, 7, 8, 9:
+	case reflect.Int, reflect.Int64, reflect.Int32, reflect.Int16, reflect.Int8:
 		i := int64(v.n)
 		return binary.AppendUvarint(appendKey(m, valueSint, wireVarint), uint64(i<<1^i>>63))
 	}

@@ -168,6 +168,9 @@ func DecodeCSV(ctx context.Context, r io.Reader, s layers.Schema) (*Batch, error
 			ps.add(fmt.Sprintf("row %d", row), "", "has %d cells, the header has %d", len(rec), len(header))
 			continue
 		}
+		for i, cell := range rec {
+			rec[i] = plainLineBreaks(cell)
+		}
 		f, o := l.decodeRow(rec, row, len(b.Features), &ps)
 		b.Features = append(b.Features, f)
 		b.origins = append(b.origins, o)
@@ -266,4 +269,15 @@ func coord(s, what string) (float64, error) {
 		return 0, fmt.Errorf("%s %q is not a number", what, s)
 	}
 	return v, nil
+}
+
+// plainLineBreaks turns every CR LF in a cell into LF. encoding/csv already
+// reads one CR before a line break away, so "a\r\r\nb" would come out as
+// "a\r\nb" and lose its CR only on the next export and import: taking them
+// all now makes what is stored what an export reads back.
+func plainLineBreaks(cell string) string {
+	for strings.Contains(cell, "\r\n") {
+		cell = strings.ReplaceAll(cell, "\r\n", "\n")
+	}
+	return cell
 }
